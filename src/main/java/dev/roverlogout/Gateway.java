@@ -1,0 +1,174 @@
+package dev.roverlogout;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.roverlogout.admin.EnvironmentRoutes;
+import dev.roverlogout.config.GatewayConfig;
+import dev.roverlogout.http.BearerAuth;
+import dev.roverlogout.http.ManagementApi;
+import dev.roverlogout.http.PublicApi;
+import dev.roverlogout.http.TokenStore;
+import dev.roverlogout.ingest.CheckInRoutes;
+import dev.roverlogout.ingest.GroupCommitter;
+import dev.roverlogout.metrics.GatewayMetrics;
+import dev.roverlogout.store.Database;
+import dev.roverlogout.store.EnvironmentDirectory;
+import dev.roverlogout.store.EnvironmentStore;
+import dev.roverlogout.store.EventStore;
+import dev.roverlogout.store.QueueStats;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
+import io.vertx.sqlclient.Pool;
+
+/**
+ * One running gateway: its own Vert.x, database pool and servers. {@link #start} does the blocking parts
+ * (embedded PostgreSQL, migrations, token file) on a worker thread; {@link #stop} drains in order: stop taking
+ * requests, answer the ones in flight, close the pool, stop the embedded database.
+ */
+public final class Gateway {
+    private static final Logger log = LoggerFactory.getLogger(Gateway.class);
+
+    private final GatewayConfig config;
+    private final Vertx vertx;
+    private final AtomicBoolean deployed = new AtomicBoolean();
+    private Database database;
+    private Map<BearerAuth.Role, String> tokens;
+    private Pool pool;
+    private GroupCommitter committer;
+    private QueueStats queueStats;
+    private String publicDeployment;
+    private String managementDeployment;
+    private int publicPort;
+    private int managementPort;
+
+    private Gateway(GatewayConfig config, Vertx vertx) {
+        this.config = config;
+        this.vertx = vertx;
+    }
+
+    public static Future<Gateway> start(GatewayConfig config) {
+        GatewayMetrics metrics = new GatewayMetrics();
+        Vertx vertx = Vertx.builder()
+                .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)))
+                .withMetrics(new MicrometerMetricsFactory(metrics.registry()))
+                .build();
+        Gateway gateway = new Gateway(config, vertx);
+        return gateway.boot(metrics).transform(ar -> {
+            if (ar.succeeded()) {
+                log.info("Gateway ready: public API on {}:{}, management on {}:{}", config.http().host(),
+                        gateway.publicPort, config.management().host(), gateway.managementPort);
+                return Future.succeededFuture(gateway);
+            }
+            log.error("Gateway failed to start: {}", ar.cause().getMessage());
+            return gateway.stop().transform(x -> Future.failedFuture(ar.cause()));
+        });
+    }
+
+    private Future<Void> boot(GatewayMetrics metrics) {
+        return vertx.executeBlocking(() -> {
+            database = Database.open(config.database());
+            tokens = TokenStore.resolve(config.auth(), config.dataDir());
+            publicPort = portOrFree(config.http().port());
+            managementPort = portOrFree(config.management().port());
+            return null;
+        }).compose(v -> {
+            pool = database.pool(vertx, config.database());
+            queueStats = new QueueStats(vertx, pool, metrics);
+            EnvironmentDirectory directory = new EnvironmentDirectory(pool);
+            committer = new GroupCommitter(vertx, new EventStore(pool), metrics, queueStats, config.ingest());
+            BearerAuth auth = new BearerAuth(tokens);
+            CheckInRoutes checkIns = new CheckInRoutes(committer, directory, queueStats, metrics, config.ingest());
+            EnvironmentRoutes environments = new EnvironmentRoutes(new EnvironmentStore(pool), directory, config.publicBaseUrl());
+            GatewayConfig.Endpoint publicEndpoint = new GatewayConfig.Endpoint(config.http().host(), publicPort);
+            GatewayConfig.Endpoint managementEndpoint = new GatewayConfig.Endpoint(config.management().host(), managementPort);
+            long shutdownMillis = config.shutdownTimeout().toMillis();
+            return Future.all(queueStats.start(config.queueStatsInterval()), directory.start(vertx, 30_000))
+                    .compose(x -> vertx.deployVerticle(() -> new ManagementApi(managementEndpoint, auth, metrics, pool,
+                            deployed::get, environments), new DeploymentOptions()))
+                    .compose(id -> {
+                        managementDeployment = id;
+                        return vertx.deployVerticle(() -> new PublicApi(publicEndpoint, checkIns, auth, shutdownMillis),
+                                new DeploymentOptions().setInstances(Math.max(1, Runtime.getRuntime().availableProcessors())));
+                    })
+                    .map(id -> {
+                        publicDeployment = id;
+                        deployed.set(true);
+                        return null;
+                    });
+        });
+    }
+
+    /** Port 0 = a free port chosen now, so that every instance of a server binds the same one. */
+    private static int portOrFree(int port) throws IOException {
+        if (port != 0) {
+            return port;
+        }
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** Graceful stop; completes when everything is closed. Never fails. */
+    public Future<Void> stop() {
+        deployed.set(false);
+        Future<?> publicStopped = publicDeployment == null ? Future.succeededFuture() : vertx.undeploy(publicDeployment);
+        Promise<Void> closed = Promise.promise(); // no context: it completes after Vert.x is gone
+        publicStopped.transform(x -> committer == null ? Future.succeededFuture() : committer.drain())
+                .transform(x -> {
+                    if (queueStats != null) {
+                        queueStats.stop();
+                    }
+                    return managementDeployment == null ? Future.succeededFuture() : vertx.undeploy(managementDeployment);
+                })
+                .transform(x -> pool == null ? Future.succeededFuture() : pool.close())
+                .transform(x -> database == null ? Future.succeededFuture() : vertx.executeBlocking(() -> {
+                    database.close();
+                    return null;
+                }))
+                .onComplete(x -> vertx.close().onComplete(y -> {
+                    log.info("Gateway stopped");
+                    closed.complete();
+                }));
+        return closed.future();
+    }
+
+    public int publicPort() {
+        return publicPort;
+    }
+
+    public int managementPort() {
+        return managementPort;
+    }
+
+    public String token(BearerAuth.Role role) {
+        return tokens.get(role);
+    }
+
+    public Database database() {
+        return database;
+    }
+
+    public Vertx vertx() {
+        return vertx;
+    }
+
+    public GatewayConfig config() {
+        return config;
+    }
+
+    static long shutdownWaitMillis(GatewayConfig config) {
+        return TimeUnit.MILLISECONDS.convert(config.shutdownTimeout()) + 30_000;
+    }
+}

@@ -1,0 +1,112 @@
+package dev.roverlogout;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import dev.roverlogout.config.ConfigException;
+import dev.roverlogout.config.ConfigLoader;
+import dev.roverlogout.config.GatewayConfig;
+import dev.roverlogout.store.DatabaseStartException;
+import io.vertx.core.Future;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Entry point. Exit codes (contract §2): 0 ok, 2 bad usage or configuration, 1 runtime failure. */
+@Command(name = "rover-logout-gateway", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Rover Logout Gateway: turns locker check-ins into Epic DisassociateMobileDevice calls.",
+        subcommands = {Main.Serve.class})
+public final class Main implements Callable<Integer> {
+    public static final int EXIT_OK = 0;
+    public static final int EXIT_RUNTIME = 1;
+    public static final int EXIT_USAGE = 2;
+
+    public static void main(String[] args) {
+        System.setProperty("vertx.logger-delegate-factory-class-name", "io.vertx.core.logging.SLF4JLogDelegateFactory");
+        System.exit(commandLine().execute(args));
+    }
+
+    static CommandLine commandLine() {
+        return new CommandLine(new Main())
+                .setExitCodeExceptionMapper(e -> e instanceof CommandLine.ParameterException ? EXIT_USAGE : EXIT_RUNTIME);
+    }
+
+    /** No subcommand: serve with default options. */
+    @Override
+    public Integer call() {
+        return new Serve().call();
+    }
+
+    @Command(name = "serve", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+            description = "Run the gateway (the default command).")
+    static final class Serve implements Callable<Integer> {
+        @Option(names = "--config", paramLabel = "FILE",
+                description = "configuration file (default: conf/gateway.yaml if present, else built-in defaults)")
+        Path config;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            PrintWriter err = spec == null ? new PrintWriter(System.err, true) : spec.commandLine().getErr();
+            GatewayConfig cfg;
+            try {
+                cfg = ConfigLoader.load(Optional.ofNullable(config), System.getenv());
+            } catch (ConfigException e) {
+                err.println("rover-logout-gateway: configuration error: " + e.getMessage());
+                err.flush();
+                return EXIT_USAGE;
+            }
+            Gateway gateway;
+            try {
+                gateway = join(Gateway.start(cfg), TimeUnit.MINUTES.toMillis(5));
+            } catch (Exception e) {
+                Throwable cause = e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
+                err.println("rover-logout-gateway: cannot start: " + (cause instanceof DatabaseStartException
+                        ? cause.getMessage() : String.valueOf(cause)));
+                err.flush();
+                return EXIT_RUNTIME;
+            }
+            CompletableFuture<Void> stopped = new CompletableFuture<>();
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    join(gateway.stop(), Gateway.shutdownWaitMillis(cfg));
+                } catch (Exception e) {
+                    System.err.println("rover-logout-gateway: unclean stop: " + e);
+                } finally {
+                    stopped.complete(null);
+                }
+            }, "rlg-shutdown"));
+            stopped.join(); // the main thread waits here until SIGTERM/SIGINT has been handled
+            return EXIT_OK;
+        }
+    }
+
+    /**
+     * Waits on the main or shutdown-hook thread (never an event loop) for a start-up or shutdown step.
+     */
+    static <T> T join(Future<T> future, long timeoutMillis) throws Exception {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        future.onComplete(ar -> {
+            if (ar.succeeded()) {
+                result.complete(ar.result());
+            } else {
+                result.completeExceptionally(ar.cause());
+            }
+        });
+        return result.get(timeoutMillis, TimeUnit.MILLISECONDS);
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"rover-logout-gateway " + (v == null ? "dev" : v)};
+        }
+    }
+}

@@ -1,0 +1,135 @@
+package dev.roverlogout.admin;
+
+import java.util.EnumSet;
+import java.util.Optional;
+import java.util.Set;
+
+import dev.roverlogout.http.Problem;
+import dev.roverlogout.http.Problems;
+import dev.roverlogout.store.Environment;
+import dev.roverlogout.store.Environment.Status;
+import dev.roverlogout.store.EnvironmentDirectory;
+import dev.roverlogout.store.EnvironmentStore;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.Json;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+
+/** {@code /admin/environments} (contract §5): create, read, patch, delete, and status changes. */
+public final class EnvironmentRoutes {
+    private static final String ACTOR = "admin-api";
+
+    private final EnvironmentStore store;
+    private final EnvironmentDirectory directory;
+    private final String publicBaseUrl;
+
+    public EnvironmentRoutes(EnvironmentStore store, EnvironmentDirectory directory, String publicBaseUrl) {
+        this.store = store;
+        this.directory = directory;
+        this.publicBaseUrl = publicBaseUrl;
+    }
+
+    /** Mounts on a router whose requests are already authenticated as admin and whose bodies are read. */
+    public void mount(Router router) {
+        router.post("/admin/environments").respond(this::create);
+        router.get("/admin/environments").respond(ctx -> store.list().map(all -> {
+            JsonArray a = new JsonArray();
+            all.forEach(e -> a.add(e.toJson(publicBaseUrl)));
+            return new JsonObject().put("environments", a);
+        }));
+        router.get("/admin/environments/:id").respond(this::get);
+        router.patch("/admin/environments/:id").respond(this::patch);
+        router.delete("/admin/environments/:id").respond(this::delete);
+        router.post("/admin/environments/:id/activate").respond(ctx ->
+                status(ctx, EnumSet.of(Status.PENDING, Status.DISABLED), Status.READY));
+        router.post("/admin/environments/:id/pause").respond(ctx -> status(ctx, EnumSet.of(Status.READY), Status.PAUSED));
+        router.post("/admin/environments/:id/resume").respond(ctx -> status(ctx, EnumSet.of(Status.PAUSED), Status.READY));
+        router.post("/admin/environments/:id/disable").respond(ctx ->
+                status(ctx, EnumSet.of(Status.PENDING, Status.READY, Status.PAUSED), Status.DISABLED));
+    }
+
+    private Future<JsonObject> create(RoutingContext ctx) {
+        Environment candidate = EnvironmentValidator.forCreate(jsonBody(ctx, true));
+        return store.create(candidate, ACTOR).map(created -> {
+            Environment e = created.orElseThrow(() -> Problem.conflict("an environment with id '" + candidate.id() + "' exists"));
+            directory.added(e.id());
+            ctx.response().setStatusCode(201).putHeader("Location", "/admin/environments/" + e.id());
+            return e.toJson(publicBaseUrl);
+        });
+    }
+
+    private Future<JsonObject> get(RoutingContext ctx) {
+        String id = ctx.pathParam("id");
+        return store.get(id).map(found -> found.orElseThrow(() -> notFound(id)))
+                .compose(e -> store.statusHistory(id).map(h -> e.toJson(publicBaseUrl).put("statusHistory", h)));
+    }
+
+    private Future<JsonObject> patch(RoutingContext ctx) {
+        String id = ctx.pathParam("id");
+        JsonObject body = jsonBody(ctx, true);
+        return store.get(id).map(found -> found.orElseThrow(() -> notFound(id)))
+                .compose(current -> store.patch(id, EnvironmentValidator.forPatch(body, current)))
+                .map(updated -> updated.orElseThrow(() -> notFound(id)).toJson(publicBaseUrl));
+    }
+
+    private Future<JsonObject> delete(RoutingContext ctx) {
+        String id = ctx.pathParam("id");
+        boolean force = "true".equalsIgnoreCase(ctx.queryParams().get("force"));
+        return store.delete(id, force).recover(e -> Future.failedFuture(e instanceof EnvironmentStore.OpenJobs open
+                ? Problem.conflict("environment " + id + " has " + open.count() + " queued or in-flight jobs; "
+                        + "DELETE with ?force=true to drop them").with("openJobs", open.count())
+                : e)).map(deleted -> {
+                    if (!deleted) {
+                        throw notFound(id);
+                    }
+                    directory.removed(id);
+                    ctx.response().setStatusCode(204);
+                    return null;
+                });
+    }
+
+    private Future<JsonObject> status(RoutingContext ctx, Set<Status> from, Status to) {
+        String id = ctx.pathParam("id");
+        JsonObject body = jsonBody(ctx, false);
+        Object reason = body.getValue("reason");
+        if (reason != null && !(reason instanceof String s && s.length() <= 500)) {
+            throw Problem.validation("reason must be a string of at most 500 characters",
+                    java.util.List.of(new Problem.FieldError(null, "reason", "must be a string of at most 500 characters")));
+        }
+        return store.changeStatus(id, from, to, ACTOR, (String) Optional.ofNullable(reason).orElse(ctx.request().path()))
+                .recover(e -> Future.failedFuture(e instanceof EnvironmentStore.TransitionRefused r
+                        ? Problem.conflict(r.getMessage()) : e))
+                .map(changed -> changed.orElseThrow(() -> notFound(id)).toJson(publicBaseUrl));
+    }
+
+    private static Problem notFound(String id) {
+        return Problem.notFound("no environment with id '" + id + "'");
+    }
+
+    /** The JSON object body; {@code required} = a body must be there. 415 for a non-JSON body, 400 for bad JSON. */
+    static JsonObject jsonBody(RoutingContext ctx, boolean required) {
+        Buffer body = ctx.body().buffer();
+        if (body == null || body.length() == 0) {
+            if (required) {
+                throw Problem.badRequest("a JSON object body is required");
+            }
+            return new JsonObject();
+        }
+        String type = ctx.request().getHeader("Content-Type");
+        if (type == null || !type.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
+            throw Problems.unsupportedMediaType();
+        }
+        try {
+            if (Json.decodeValue(body) instanceof JsonObject o) {
+                return o;
+            }
+        } catch (DecodeException e) {
+            throw Problem.badRequest("the body is not valid JSON");
+        }
+        throw Problem.badRequest("the body must be a JSON object");
+    }
+}

@@ -1,0 +1,106 @@
+package dev.roverlogout.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The gateway's whole configuration, validated once at start (see {@link ConfigLoader}) and passed in by
+ * constructor. Every key, its default and its meaning are documented in {@code conf/gateway.yaml}.
+ */
+public record GatewayConfig(
+        Endpoint http,
+        Endpoint management,
+        Database database,
+        Path dataDir,
+        Auth auth,
+        Optional<String> masterKey,
+        String publicBaseUrl,
+        Ingest ingest,
+        Epic epic,
+        Keys keys,
+        Dispatch dispatch,
+        Duration queueStatsInterval,
+        Duration shutdownTimeout) {
+
+    /** Every key with its default, in the order of conf/gateway.yaml. The one place defaults live. */
+    public static final Map<String, String> DEFAULTS = defaults();
+
+    private static Map<String, String> defaults() {
+        Map<String, String> d = new LinkedHashMap<>();
+        d.put("http.host", "0.0.0.0");
+        d.put("http.port", "8080");
+        d.put("management.host", "127.0.0.1");
+        d.put("management.port", "8081");
+        d.put("database.url", "");
+        d.put("database.embeddedDir", "data/pg");
+        d.put("database.poolSize", "8");
+        d.put("database.connectTimeout", "5s");
+        d.put("dataDir", "data");
+        d.put("auth.adminToken", "");
+        d.put("auth.ingestToken", "");
+        d.put("security.masterKey", "");
+        d.put("publicBaseUrl", "http://localhost:8080");
+        d.put("ingest.maxBacklog", "1000000");
+        d.put("ingest.retryAfter", "5s");
+        d.put("ingest.commitTimeout", "10s");
+        d.put("ingest.groupCommit.window", "1ms");
+        d.put("ingest.groupCommit.maxEvents", "5000");
+        d.put("epic.readinessProbeInterval", "5m");
+        d.put("keys.rotationGrace", "10m");
+        d.put("keys.retireAfter", "48h");
+        d.put("dispatch.leaseDuration", "10s");
+        d.put("dispatch.pollInterval", "5s");
+        d.put("dispatch.batchSize", "100");
+        d.put("dispatch.maxAge", "24h");
+        d.put("dispatch.retry.base", "1s");
+        d.put("dispatch.retry.cap", "5m");
+        d.put("dispatch.retry.maxAttempts", "20");
+        d.put("metrics.queueStatsInterval", "5s");
+        d.put("shutdown.timeout", "20s");
+        return java.util.Collections.unmodifiableMap(d);
+    }
+
+    /** A listening address. Port 0 picks a free port (tests). */
+    public record Endpoint(String host, int port) {
+    }
+
+    /**
+     * @param url            empty = embedded PostgreSQL in {@code embeddedDir}
+     * @param embeddedDir    data directory of the embedded PostgreSQL, kept across restarts
+     * @param poolSize       connections in the reactive pool
+     * @param connectTimeout how long to wait for a connection before answering 503
+     */
+    public record Database(Optional<String> url, Path embeddedDir, int poolSize, Duration connectTimeout) {
+        public boolean embedded() {
+            return url.isEmpty();
+        }
+    }
+
+    /** Configured bearer tokens, plaintext or {@code sha256:<hex>}; empty = generated on first start. */
+    public record Auth(Optional<String> adminToken, Optional<String> ingestToken) {
+    }
+
+    /**
+     * @param maxBacklog     queued jobs above which ingest answers 503
+     * @param retryAfter     the Retry-After given with a 503
+     * @param commitTimeout  how long a request waits for its group commit before it is answered 503
+     * @param groupWindow    how long the first event of a group waits for company before the group is written
+     * @param groupMaxEvents a group is written at once when it reaches this many events
+     */
+    public record Ingest(long maxBacklog, Duration retryAfter, Duration commitTimeout,
+                         Duration groupWindow, int groupMaxEvents) {
+    }
+
+    public record Epic(Duration readinessProbeInterval) {
+    }
+
+    public record Keys(Duration rotationGrace, Duration retireAfter) {
+    }
+
+    public record Dispatch(Duration leaseDuration, Duration pollInterval, int batchSize, Duration maxAge,
+                           Duration retryBase, Duration retryCap, int retryMaxAttempts) {
+    }
+}

@@ -1,0 +1,77 @@
+package dev.roverlogout.http;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.EnumMap;
+import java.util.HexFormat;
+import java.util.Map;
+
+import io.vertx.ext.web.handler.PlatformHandler;
+
+/**
+ * Bearer-token roles. Tokens are kept only as SHA-256 digests and compared with
+ * {@link MessageDigest#isEqual} (constant time); every configured digest is compared on every request so the
+ * time taken does not tell which role came close. Tokens are never logged.
+ */
+public final class BearerAuth {
+    public enum Role { ADMIN, INGEST }
+
+    private final Map<Role, byte[]> digests = new EnumMap<>(Role.class);
+
+    /** @param tokens per role: a plaintext token or {@code sha256:<hex>} */
+    public BearerAuth(Map<Role, String> tokens) {
+        tokens.forEach((role, token) -> digests.put(role, digestOf(token)));
+    }
+
+    static byte[] digestOf(String configured) {
+        if (configured.startsWith("sha256:")) {
+            return HexFormat.of().parseHex(configured.substring(7).toLowerCase(java.util.Locale.ROOT));
+        }
+        return sha256(configured);
+    }
+
+    public static byte[] sha256(String token) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is always present", e);
+        }
+    }
+
+    /**
+     * A route handler that lets the request through only with a token of {@code role}: else 401 or 403.
+     * It is a {@link PlatformHandler} so that Vert.x runs it before the body handler: an unauthenticated client
+     * does not get to upload a body.
+     */
+    public PlatformHandler require(Role role) {
+        return ctx -> {
+            String header = ctx.request().getHeader("Authorization");
+            if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7) || header.length() == 7) {
+                ctx.fail(unauthorized("send Authorization: Bearer <token>"));
+                return;
+            }
+            byte[] presented = sha256(header.substring(7).trim());
+            boolean matchesRole = false;
+            boolean matchesAny = false;
+            for (Map.Entry<Role, byte[]> e : digests.entrySet()) {
+                boolean match = MessageDigest.isEqual(presented, e.getValue());
+                matchesAny |= match;
+                matchesRole |= match && e.getKey() == role;
+            }
+            if (!matchesAny) {
+                ctx.fail(unauthorized("unknown token"));
+            } else if (!matchesRole) {
+                ctx.fail(new Problem(403, "forbidden", "Forbidden",
+                        "this token lacks the role " + role.name().toLowerCase(java.util.Locale.ROOT)));
+            } else {
+                ctx.next();
+            }
+        };
+    }
+
+    private static Problem unauthorized(String detail) {
+        return new Problem(401, "unauthorized", "Unauthorized", detail)
+                .header("WWW-Authenticate", "Bearer realm=\"rover-logout-gateway\"");
+    }
+}

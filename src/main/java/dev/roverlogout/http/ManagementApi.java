@@ -1,0 +1,81 @@
+package dev.roverlogout.http;
+
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import dev.roverlogout.admin.EnvironmentRoutes;
+import dev.roverlogout.config.GatewayConfig;
+import dev.roverlogout.metrics.GatewayMetrics;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.sqlclient.Pool;
+
+/** The management port: health, Prometheus metrics, and the admin API (role admin). */
+public final class ManagementApi extends VerticleBase {
+    private static final int MAX_ADMIN_BODY = 64 * 1024;
+
+    private final GatewayConfig.Endpoint endpoint;
+    private final BearerAuth auth;
+    private final GatewayMetrics metrics;
+    private final Pool pool;
+    private final BooleanSupplier deployed;
+    private final EnvironmentRoutes environments;
+    private HttpServer server;
+
+    public ManagementApi(GatewayConfig.Endpoint endpoint, BearerAuth auth, GatewayMetrics metrics, Pool pool,
+                         BooleanSupplier deployed, EnvironmentRoutes environments) {
+        this.endpoint = endpoint;
+        this.auth = auth;
+        this.metrics = metrics;
+        this.pool = pool;
+        this.deployed = deployed;
+        this.environments = environments;
+    }
+
+    @Override
+    public Future<?> start() {
+        Router router = Router.router(vertx);
+        router.get("/health/live").handler(ctx -> json(ctx, 200, new JsonObject().put("status", "UP")));
+        router.get("/health/ready").handler(this::ready);
+        router.get("/metrics").handler(ctx -> ctx.response()
+                .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+                .end(metrics.scrape()));
+        router.route("/admin/*").handler(auth.require(BearerAuth.Role.ADMIN))
+                .handler(BodyHandler.create(false).setBodyLimit(MAX_ADMIN_BODY));
+        environments.mount(router);
+        router.route().failureHandler(Problems::handle);
+        server = vertx.createHttpServer(PublicApi.serverOptions()).requestHandler(router);
+        return server.listen(endpoint.port(), endpoint.host());
+    }
+
+    /** Ready = every verticle deployed, migrations applied (before deploy), and the database answering. */
+    private void ready(RoutingContext ctx) {
+        if (!deployed.getAsBoolean()) {
+            json(ctx, 503, new JsonObject().put("status", "DOWN").put("reason", "starting or stopping"));
+            return;
+        }
+        pool.query("SELECT 1").execute()
+                .timeout(2, TimeUnit.SECONDS)
+                .onSuccess(r -> json(ctx, 200, new JsonObject().put("status", "UP").put("database", "UP")))
+                .onFailure(e -> json(ctx, 503, new JsonObject().put("status", "DOWN").put("database", "DOWN")
+                        .put("reason", "database unreachable")));
+    }
+
+    private static void json(RoutingContext ctx, int status, JsonObject body) {
+        ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(body.encode());
+    }
+
+    @Override
+    public Future<?> stop() {
+        return server == null ? Future.succeededFuture() : server.shutdown(1, TimeUnit.SECONDS);
+    }
+
+    public int port() {
+        return server.actualPort();
+    }
+}

@@ -1,0 +1,61 @@
+package dev.roverlogout.http;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.RoutingContext;
+
+/** Maps every failure of a router to RFC 9457 problem details; the one place errors become responses. */
+public final class Problems {
+    public static final String TYPE_BASE = "urn:rover-logout-gateway:problem:";
+    public static final String CONTENT_TYPE = "application/problem+json";
+    private static final Logger log = LoggerFactory.getLogger(Problems.class);
+
+    private Problems() {
+    }
+
+    /** Router failure handler: a thrown {@link Problem}, a status set by Vert.x (404, 405, 413, ...), or a fault. */
+    public static void handle(RoutingContext ctx) {
+        Problem problem = toProblem(ctx);
+        HttpServerResponse response = ctx.response();
+        if (response.headWritten()) {
+            ctx.request().connection().close();
+            return;
+        }
+        problem.headers().forEach(response::putHeader);
+        response.setStatusCode(problem.status())
+                .putHeader("Content-Type", CONTENT_TYPE)
+                .end(problem.toJson(ctx.request().path()).encode());
+    }
+
+    private static Problem toProblem(RoutingContext ctx) {
+        Throwable failure = ctx.failure();
+        if (failure instanceof Problem p) {
+            return p;
+        }
+        int status = ctx.statusCode();
+        if (failure == null || status != 500 && status > 0) {
+            return forStatus(status > 0 ? status : 500, ctx);
+        }
+        log.error("Unhandled failure on {} {}", ctx.request().method(), ctx.request().path(), failure);
+        return new Problem(500, "internal", "Internal error", "the gateway failed to handle this request; see its log");
+    }
+
+    private static Problem forStatus(int status, RoutingContext ctx) {
+        return switch (status) {
+            case 404 -> Problem.notFound("no route for " + ctx.request().path());
+            case 405 -> new Problem(405, "method-not-allowed", "Method not allowed",
+                    ctx.request().method() + " is not supported on " + ctx.request().path());
+            case 413 -> new Problem(413, "payload-too-large", "Payload too large", "the request body is over 1 MiB");
+            case 415 -> unsupportedMediaType();
+            case 400 -> Problem.badRequest("malformed request");
+            default -> new Problem(status, "http-" + status, "HTTP " + status, "request failed with status " + status);
+        };
+    }
+
+    public static Problem unsupportedMediaType() {
+        return new Problem(415, "unsupported-media-type", "Unsupported media type",
+                "send the body as application/json");
+    }
+}

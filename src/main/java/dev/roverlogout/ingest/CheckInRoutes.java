@@ -1,0 +1,138 @@
+package dev.roverlogout.ingest;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.regex.Pattern;
+
+import dev.roverlogout.config.GatewayConfig;
+import dev.roverlogout.http.BearerAuth;
+import dev.roverlogout.http.Problem;
+import dev.roverlogout.http.Problems;
+import dev.roverlogout.metrics.GatewayMetrics;
+import dev.roverlogout.store.EnvironmentDirectory;
+import dev.roverlogout.store.QueueStats;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.handler.PlatformHandler;
+
+/** {@code POST /v1/checkins} (contract §4): validate, check the backlog, group-commit, answer 202 after commit. */
+public final class CheckInRoutes {
+    public static final int MAX_BODY_BYTES = 1024 * 1024;
+    private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+
+    private final GroupCommitter committer;
+    private final EnvironmentDirectory environments;
+    private final QueueStats queueStats;
+    private final GatewayMetrics metrics;
+    private final GatewayConfig.Ingest config;
+
+    public CheckInRoutes(GroupCommitter committer, EnvironmentDirectory environments, QueueStats queueStats,
+                         GatewayMetrics metrics, GatewayConfig.Ingest config) {
+        this.committer = committer;
+        this.environments = environments;
+        this.queueStats = queueStats;
+        this.metrics = metrics;
+        this.config = config;
+    }
+
+    public void mount(Router router, BearerAuth auth) {
+        router.post("/v1/checkins")
+                .handler(auth.require(BearerAuth.Role.INGEST))
+                .handler((PlatformHandler) CheckInRoutes::requireJson)
+                .handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES))
+                .respond(this::ingest)
+                .failureHandler(this::rejected);
+    }
+
+    static void requireJson(RoutingContext ctx) {
+        String type = ctx.request().getHeader("Content-Type");
+        String media = type == null ? "" : type.split(";", 2)[0].trim().toLowerCase(java.util.Locale.ROOT);
+        if (media.equals("application/json") || media.startsWith("application/") && media.endsWith("+json")) {
+            ctx.next();
+        } else {
+            ctx.fail(Problems.unsupportedMediaType());
+        }
+    }
+
+    private Future<JsonObject> ingest(RoutingContext ctx) {
+        String requestId = requestId(ctx);
+        List<CheckInEvent> events = CheckInValidator.parse(ctx.body().buffer(), requestId);
+        Set<String> ids = new LinkedHashSet<>();
+        events.forEach(e -> ids.add(e.environmentId()));
+        return environments.unknown(ids).compose(unknown -> {
+            if (!unknown.isEmpty()) {
+                return Future.failedFuture(unknownEnvironments(events, unknown));
+            }
+            if (queueStats.backlog() >= config.maxBacklog()) {
+                return Future.failedFuture(Problem.unavailable("the queued backlog (" + queueStats.backlog()
+                        + " jobs) is over ingest.maxBacklog; nothing was stored, retry later", config.retryAfter().toSeconds())
+                        .with("reason", "backlog"));
+            }
+            return committer.submit(events);
+        }).map(results -> {
+            ctx.response().setStatusCode(202);
+            return toJson(results);
+        });
+    }
+
+    private static JsonObject toJson(List<GroupCommitter.Result> results) {
+        JsonArray items = new JsonArray();
+        int accepted = 0;
+        for (GroupCommitter.Result r : results) {
+            if (r.status().equals("accepted")) {
+                accepted++;
+            }
+            items.add(new JsonObject().put("eventId", r.event().eventId()).put("status", r.status()).put("outcome", r.outcome()));
+        }
+        return new JsonObject().put("accepted", accepted).put("duplicates", results.size() - accepted).put("results", items);
+    }
+
+    /** 422 naming every event whose environmentId is not a configured environment. */
+    static Problem unknownEnvironments(List<CheckInEvent> events, Set<String> unknown) {
+        List<Problem.FieldError> errors = new ArrayList<>();
+        boolean batch = events.size() > 1;
+        for (int i = 0; i < events.size(); i++) {
+            if (unknown.contains(events.get(i).environmentId())) {
+                errors.add(new Problem.FieldError(batch ? i : null, "environmentId",
+                        "unknown environment '" + events.get(i).environmentId() + "'"));
+            }
+        }
+        return new Problem(422, "unknown-environment", "Unknown environment",
+                "no Epic environment with id " + String.join(", ", unknown) + "; nothing was stored").errors(errors);
+    }
+
+    private static String requestId(RoutingContext ctx) {
+        String given = ctx.request().getHeader("X-Request-ID");
+        String id = given != null && REQUEST_ID.matcher(given).matches() ? given : UUID.randomUUID().toString();
+        ctx.response().putHeader("X-Request-ID", id);
+        return id;
+    }
+
+    private void rejected(RoutingContext ctx) {
+        metrics.ingestRejected(reason(ctx));
+        Problems.handle(ctx);
+    }
+
+    private static String reason(RoutingContext ctx) {
+        if (ctx.failure() instanceof Problem p) {
+            return switch (p.status()) {
+                case 400 -> "invalid";
+                case 401 -> "unauthorized";
+                case 403 -> "forbidden";
+                case 413 -> "too_large";
+                case 415 -> "unsupported_media_type";
+                case 422 -> "unknown_environment";
+                case 503 -> p.toJson(null).containsKey("reason") ? "backlog" : "unavailable";
+                default -> "error";
+            };
+        }
+        return ctx.statusCode() == 413 ? "too_large" : "error";
+    }
+}

@@ -1,0 +1,230 @@
+package dev.roverlogout.ingest;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.roverlogout.config.GatewayConfig;
+import dev.roverlogout.http.Problem;
+import dev.roverlogout.metrics.GatewayMetrics;
+import dev.roverlogout.store.EventStore;
+import dev.roverlogout.store.QueueStats;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.pgclient.PgException;
+
+/**
+ * Group commit: events of concurrent requests that arrive while a write is in flight, or within
+ * {@code ingest.groupCommit.window} of an idle moment, are written together in one transaction; each request is
+ * answered when its own events are durable. One write at a time per gateway: the next group forms while the
+ * current one commits, so the batch size grows with the load and no request waits for more than one write ahead.
+ *
+ * <p>All state is confined to one Vert.x context; {@link #submit} may be called from any event loop and its
+ * future completes on the caller's context.
+ */
+public final class GroupCommitter {
+    private static final Logger log = LoggerFactory.getLogger(GroupCommitter.class);
+
+    /** What became of one event: {@code status} accepted|duplicate, {@code outcome} what it did (or duplicate). */
+    public record Result(CheckInEvent event, String status, String outcome) {
+    }
+
+    private record Pending(List<CheckInEvent> events, Promise<List<Result>> promise, Context caller) {
+    }
+
+    private final Vertx vertx;
+    private final Context context;
+    private final EventStore store;
+    private final GatewayMetrics metrics;
+    private final QueueStats queueStats;
+    private final GatewayConfig.Ingest config;
+
+    private final ArrayDeque<Pending> waiting = new ArrayDeque<>();
+    private int waitingEvents;
+    private boolean writing;
+    private long windowTimer = -1;
+    private Promise<Void> drained;
+
+    public GroupCommitter(Vertx vertx, EventStore store, GatewayMetrics metrics, QueueStats queueStats,
+                          GatewayConfig.Ingest config) {
+        this.vertx = vertx;
+        this.context = vertx.getOrCreateContext();
+        this.store = store;
+        this.metrics = metrics;
+        this.queueStats = queueStats;
+        this.config = config;
+    }
+
+    /** Queues the events of one request; the future completes when they are committed (or failed with a Problem). */
+    public Future<List<Result>> submit(List<CheckInEvent> events) {
+        Context caller = vertx.getOrCreateContext();
+        Promise<List<Result>> promise = Promise.promise();
+        context.runOnContext(v -> enqueue(new Pending(events, promise, caller)));
+        return promise.future();
+    }
+
+    /** Stops taking requests and completes when every request already taken has been answered. */
+    public Future<Void> drain() {
+        Promise<Void> p = Promise.promise();
+        context.runOnContext(v -> {
+            drained = p;
+            flush();
+            completeDrainIfIdle();
+        });
+        return p.future();
+    }
+
+    private void enqueue(Pending p) {
+        if (drained != null) {
+            answer(p, Future.failedFuture(Problem.unavailable("the gateway is shutting down", 1)));
+            return;
+        }
+        waiting.add(p);
+        waitingEvents += p.events().size();
+        if (writing) {
+            return; // the group forms while the current write commits
+        }
+        if (waitingEvents >= config.groupMaxEvents() || config.groupWindow().isZero()) {
+            flush();
+        } else if (windowTimer < 0) {
+            windowTimer = vertx.setTimer(Math.max(1, config.groupWindow().toMillis()), id -> {
+                windowTimer = -1;
+                flush();
+            });
+        }
+    }
+
+    private void flush() {
+        if (windowTimer >= 0) {
+            vertx.cancelTimer(windowTimer);
+            windowTimer = -1;
+        }
+        if (writing || waiting.isEmpty()) {
+            return;
+        }
+        List<Pending> group = new ArrayList<>();
+        int n = 0;
+        while (!waiting.isEmpty() && (group.isEmpty() || n + waiting.peek().events().size() <= config.groupMaxEvents())) {
+            Pending p = waiting.poll();
+            group.add(p);
+            n += p.events().size();
+        }
+        waitingEvents -= n;
+        writing = true;
+        write(group, 0).onComplete(done -> {
+            writing = false;
+            if (!waiting.isEmpty()) {
+                flush();
+            }
+            completeDrainIfIdle();
+        });
+    }
+
+    private void completeDrainIfIdle() {
+        if (drained != null && !writing && waiting.isEmpty()) {
+            drained.tryComplete();
+        }
+    }
+
+    /** Writes one group; answers every request in it, whatever happens. Never fails. */
+    private Future<Void> write(List<Pending> group, int retry) {
+        Map<String, CheckInEvent> first = new HashMap<>();
+        List<CheckInEvent> distinct = new ArrayList<>();
+        for (Pending p : group) {
+            for (CheckInEvent e : p.events()) {
+                if (first.putIfAbsent(EventStore.key(e.environmentId(), e.eventId()), e) == null) {
+                    distinct.add(e);
+                }
+            }
+        }
+        return store.write(distinct)
+                .timeout(config.commitTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                .transform(ar -> {
+                    if (ar.succeeded()) {
+                        group.forEach(p -> answer(p, Future.succeededFuture(results(p, first, ar.result()))));
+                        return Future.succeededFuture();
+                    }
+                    return recover(group, ar.cause(), retry);
+                });
+    }
+
+    private Future<Void> recover(List<Pending> group, Throwable failure, int retry) {
+        if (failure instanceof EventStore.MissingEnvironments missing) {
+            List<Pending> rest = new ArrayList<>();
+            for (Pending p : group) {
+                if (p.events().stream().anyMatch(e -> missing.ids().contains(e.environmentId()))) {
+                    answer(p, Future.failedFuture(CheckInRoutes.unknownEnvironments(p.events(), missing.ids())));
+                } else {
+                    rest.add(p);
+                }
+            }
+            return rest.isEmpty() ? Future.succeededFuture() : write(rest, retry);
+        }
+        if (retry == 0 && isTransient(failure)) {
+            return write(group, 1); // a deadlock or serialization failure: the other writer has committed now
+        }
+        Problem problem = toProblem(failure);
+        group.forEach(p -> answer(p, Future.failedFuture(problem)));
+        return Future.succeededFuture();
+    }
+
+    private List<Result> results(Pending p, Map<String, CheckInEvent> first, Map<String, EventStore.Stored> stored) {
+        List<Result> results = new ArrayList<>(p.events().size());
+        int queued = 0;
+        for (CheckInEvent e : p.events()) {
+            String key = EventStore.key(e.environmentId(), e.eventId());
+            EventStore.Stored s = first.get(key) == e ? stored.get(key) : null;
+            Result r = s == null ? new Result(e, "duplicate", "duplicate") : new Result(e, "accepted", s.outcome());
+            results.add(r);
+            metrics.checkIn(e.environmentId(), e.type().name(), metricResult(r.outcome()));
+            if ("cancel_race".equals(r.outcome())) {
+                metrics.checkOutRace(e.environmentId());
+            }
+            if ("queued".equals(r.outcome())) {
+                queued++;
+            }
+        }
+        queueStats.noteQueued(queued);
+        return results;
+    }
+
+    /** The {@code result} label of rlg_checkins_total for an event outcome. */
+    static String metricResult(String outcome) {
+        return switch (outcome) {
+            case "queued", "recorded", "cancel_race" -> "accepted";
+            default -> outcome; // duplicate, coalesced, skipped, superseded, cancelled_job
+        };
+    }
+
+    private static boolean isTransient(Throwable t) {
+        return t instanceof PgException pg && Set.of("40P01", "40001").contains(pg.getSqlState());
+    }
+
+    private Problem toProblem(Throwable failure) {
+        if (failure instanceof PgException pg && !unavailableState(pg.getSqlState())) {
+            log.error("Storing check-ins failed with SQLSTATE {}", pg.getSqlState(), failure);
+            return new Problem(500, "internal", "Internal error", "storing the events failed; nothing was stored");
+        }
+        log.warn("Database unavailable for ingest ({}); answering 503", failure.toString());
+        return Problem.unavailable("the database is unavailable; nothing was stored, retry later",
+                config.retryAfter().toSeconds());
+    }
+
+    private static boolean unavailableState(String state) {
+        return state == null || state.startsWith("08") || state.startsWith("57P") || state.startsWith("53")
+                || state.equals("25006") || state.startsWith("40");
+    }
+
+    private static void answer(Pending p, Future<List<Result>> outcome) {
+        p.caller().runOnContext(v -> p.promise().handle(outcome));
+    }
+}

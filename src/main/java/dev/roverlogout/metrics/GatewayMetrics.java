@@ -1,0 +1,101 @@
+package dev.roverlogout.metrics;
+
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+/**
+ * Every gateway meter name and tag, in one place (contract §7). Labels never carry device or user ids.
+ * Prometheus names: {@code rlg.checkins} counter → {@code rlg_checkins_total}, and so on.
+ */
+public final class GatewayMetrics {
+    private final PrometheusMeterRegistry registry;
+    private final Map<String, Counter> counters = new ConcurrentHashMap<>();
+    private final Map<String, QueueGauges> queues = new ConcurrentHashMap<>();
+
+    public GatewayMetrics() {
+        this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmGcMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+    }
+
+    public MeterRegistry registry() {
+        return registry;
+    }
+
+    /** The Prometheus text exposition of every meter. */
+    public String scrape() {
+        return registry.scrape();
+    }
+
+    /** {@code rlg_checkins_total{environment,type,result}}: one per stored or duplicate event. */
+    public void checkIn(String environment, String type, String result) {
+        counters.computeIfAbsent("c|" + environment + "|" + type + "|" + result, k -> Counter.builder("rlg.checkins")
+                .description("Check-in and check-out events received, by what they did")
+                .tags("environment", environment, "type", type, "result", result)
+                .register(registry)).increment();
+    }
+
+    /** {@code rlg_checkout_races_total{environment}}: a check-out arrived while its job was already being sent. */
+    public void checkOutRace(String environment) {
+        counters.computeIfAbsent("r|" + environment, k -> Counter.builder("rlg.checkout.races")
+                .description("Check-outs that arrived while the device's Epic call was already in flight")
+                .tags("environment", environment)
+                .register(registry)).increment();
+    }
+
+    /** {@code rlg_ingest_rejected_total{reason}}: requests answered with an error, by reason. */
+    public void ingestRejected(String reason) {
+        counters.computeIfAbsent("x|" + reason, k -> Counter.builder("rlg.ingest.rejected")
+                .description("Ingest requests refused, by reason")
+                .tags("reason", reason)
+                .register(registry)).increment();
+    }
+
+    /** Sets {@code rlg_queue_depth} and {@code rlg_queue_oldest_age_seconds} for one environment. */
+    public void queue(String environment, long depth, double oldestAgeSeconds) {
+        QueueGauges g = queues.computeIfAbsent(environment, this::registerQueueGauges);
+        g.depth.set(depth);
+        g.oldestAgeMillis.set(Math.round(oldestAgeSeconds * 1000));
+    }
+
+    /** Drops the per-environment queue gauges of environments that no longer exist. */
+    public void retainQueues(Set<String> environments) {
+        queues.keySet().stream().filter(e -> !environments.contains(e)).toList().forEach(e -> {
+            QueueGauges g = queues.remove(e);
+            registry.remove(g.depthGauge);
+            registry.remove(g.ageGauge);
+        });
+    }
+
+    private QueueGauges registerQueueGauges(String environment) {
+        AtomicLong depth = new AtomicLong();
+        AtomicLong age = new AtomicLong();
+        Meter depthGauge = Gauge.builder("rlg.queue.depth", depth, AtomicLong::get)
+                .description("Disassociation jobs queued (not yet sent)")
+                .tags("environment", environment).register(registry);
+        Meter ageGauge = Gauge.builder("rlg.queue.oldest.age.seconds", age, a -> a.get() / 1000.0)
+                .description("Age of the oldest queued disassociation job")
+                .tags("environment", environment).register(registry);
+        return new QueueGauges(depth, age, depthGauge, ageGauge);
+    }
+
+    private record QueueGauges(AtomicLong depth, AtomicLong oldestAgeMillis, Meter depthGauge, Meter ageGauge) {
+    }
+}

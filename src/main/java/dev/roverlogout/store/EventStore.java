@@ -1,0 +1,201 @@
+package dev.roverlogout.store;
+
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+import dev.roverlogout.ingest.CheckInEvent;
+import io.vertx.core.Future;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+
+/**
+ * Writes a group of check-in events in one transaction with set-based SQL: idempotency by (environment, eventId),
+ * coalescing into a still-queued job, check-out fencing, skipped outcomes for environments not READY/PAUSED.
+ *
+ * <p>Concurrency: the transaction first locks the environments it touches ({@code FOR NO KEY UPDATE}, in id
+ * order, so never a deadlock between two writers). Every later statement therefore sees every event of those
+ * environments committed before it, on this replica or another: a check-in can never miss the check-out that
+ * fences it. The lock also holds off a concurrent delete or status change of the environment until commit.
+ *
+ * <p>Events of one device within a group are applied in arrival order: the group is split into rounds that hold
+ * at most one event per (environment, device); usually there is one round.
+ */
+public final class EventStore {
+    static final String LOCK_ENVIRONMENTS =
+            "SELECT id FROM environment WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE";
+
+    static final String APPLY_ROUND = """
+            WITH input AS (
+              SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
+                                   $6::text[], $7::text[], $8::text[])
+                AS i(environment_id, event_id, type, device_id, occurred_at, user_id, locker_id, request_id)
+            ),
+            fresh AS (
+              SELECT i.*, e.status FROM input i JOIN environment e ON e.id = i.environment_id
+              WHERE NOT EXISTS (SELECT 1 FROM device_event d
+                                WHERE d.environment_id = i.environment_id AND d.event_id = i.event_id)
+            ),
+            due AS (
+              SELECT f.* FROM fresh f
+              WHERE f.type = 'CHECK_IN' AND f.status IN ('READY', 'PAUSED')
+                AND NOT EXISTS (SELECT 1 FROM device_event d
+                                WHERE d.device_id = f.device_id AND d.environment_id = f.environment_id
+                                  AND d.occurred_at > f.occurred_at AND d.type = 'CHECK_OUT')
+            ),
+            job AS (
+              INSERT INTO disassociation_job AS j (environment_id, device_id, checked_in_at, received_at, next_attempt_at, request_id)
+              SELECT environment_id, device_id, occurred_at, now(), now(), request_id FROM due
+              ORDER BY environment_id, device_id
+              ON CONFLICT (environment_id, device_id) WHERE state = 'queued'
+              DO UPDATE SET checked_in_at = GREATEST(j.checked_in_at, EXCLUDED.checked_in_at)
+              RETURNING j.id, j.environment_id, j.device_id, (j.xmax = 0) AS created
+            ),
+            cancelled AS (
+              UPDATE disassociation_job j
+                 SET state = 'cancelled', finished_at = now(), last_error = 'cancelled by check-out event ' || f.event_id
+                FROM fresh f
+               WHERE f.type = 'CHECK_OUT' AND j.environment_id = f.environment_id AND j.device_id = f.device_id
+                 AND j.state = 'queued' AND j.checked_in_at < f.occurred_at
+              RETURNING j.id, f.environment_id, f.event_id
+            ),
+            racing AS (
+              SELECT f.environment_id, f.event_id, min(j.id) AS job_id
+                FROM fresh f JOIN disassociation_job j
+                  ON j.environment_id = f.environment_id AND j.device_id = f.device_id
+                 AND j.state = 'sending' AND j.checked_in_at < f.occurred_at
+               WHERE f.type = 'CHECK_OUT'
+               GROUP BY f.environment_id, f.event_id
+            )
+            INSERT INTO device_event (environment_id, event_id, type, device_id, occurred_at, user_id, locker_id,
+                                      outcome, job_id, request_id)
+            SELECT f.environment_id, f.event_id, f.type, f.device_id, f.occurred_at, f.user_id, f.locker_id,
+                   CASE WHEN f.type = 'CHECK_IN' AND f.status NOT IN ('READY', 'PAUSED') THEN 'skipped'
+                        WHEN f.type = 'CHECK_IN' AND jb.id IS NULL THEN 'superseded'
+                        WHEN f.type = 'CHECK_IN' AND jb.created THEN 'queued'
+                        WHEN f.type = 'CHECK_IN' THEN 'coalesced'
+                        WHEN c.id IS NOT NULL THEN 'cancelled_job'
+                        WHEN r.job_id IS NOT NULL THEN 'cancel_race'
+                        ELSE 'recorded' END,
+                   COALESCE(jb.id, c.id, r.job_id), f.request_id
+              FROM fresh f
+              LEFT JOIN job jb ON f.type = 'CHECK_IN' AND jb.environment_id = f.environment_id AND jb.device_id = f.device_id
+              LEFT JOIN cancelled c ON c.environment_id = f.environment_id AND c.event_id = f.event_id
+              LEFT JOIN racing r ON r.environment_id = f.environment_id AND r.event_id = f.event_id
+            RETURNING environment_id, event_id, outcome, job_id
+            """;
+
+    /** What one stored event did; see the outcome CHECK in V1__schema.sql. */
+    public record Stored(String outcome, Long jobId) {
+    }
+
+    /** The events of environments that do not exist (deleted since the request was validated). */
+    public static final class MissingEnvironments extends RuntimeException {
+        private final Set<String> ids;
+
+        MissingEnvironments(Set<String> ids) {
+            super("unknown environments " + ids, null, false, false);
+            this.ids = ids;
+        }
+
+        public Set<String> ids() {
+            return ids;
+        }
+    }
+
+    private final Pool pool;
+
+    public EventStore(Pool pool) {
+        this.pool = pool;
+    }
+
+    /**
+     * Stores the events (distinct (environment, eventId) pairs) in one transaction. The map holds the newly
+     * stored ones by {@link #key}; an event absent from it was a duplicate. Fails with
+     * {@link MissingEnvironments} (nothing written) when an environment does not exist.
+     */
+    public Future<Map<String, Stored>> write(List<CheckInEvent> events) {
+        Set<String> environments = new TreeSet<>();
+        events.forEach(e -> environments.add(e.environmentId()));
+        return pool.withTransaction(conn -> conn.preparedQuery(LOCK_ENVIRONMENTS)
+                .execute(Tuple.of(environments.toArray(String[]::new)))
+                .compose(locked -> {
+                    Set<String> missing = new TreeSet<>(environments);
+                    locked.forEach(row -> missing.remove(row.getString(0)));
+                    if (!missing.isEmpty()) {
+                        return Future.failedFuture(new MissingEnvironments(missing));
+                    }
+                    return applyRounds(conn, rounds(events), 0, new HashMap<>(events.size() * 2));
+                }));
+    }
+
+    public static String key(String environmentId, String eventId) {
+        return environmentId + '\u0000' + eventId;
+    }
+
+    private Future<Map<String, Stored>> applyRounds(SqlConnection conn, List<List<CheckInEvent>> rounds, int i,
+                                                    Map<String, Stored> stored) {
+        if (i == rounds.size()) {
+            return Future.succeededFuture(stored);
+        }
+        return conn.preparedQuery(APPLY_ROUND).execute(params(rounds.get(i))).compose(rows -> {
+            collect(rows, stored);
+            return applyRounds(conn, rounds, i + 1, stored);
+        });
+    }
+
+    private static void collect(RowSet<Row> rows, Map<String, Stored> stored) {
+        for (Row row : rows) {
+            stored.put(key(row.getString(0), row.getString(1)), new Stored(row.getString(2), row.getLong(3)));
+        }
+    }
+
+    /** Splits events into rounds with at most one event per (environment, device), keeping arrival order. */
+    static List<List<CheckInEvent>> rounds(List<CheckInEvent> events) {
+        List<List<CheckInEvent>> rounds = new ArrayList<>();
+        Map<String, Integer> lastRoundOfDevice = new HashMap<>();
+        for (CheckInEvent e : events) {
+            String device = e.environmentId() + '\u0000' + e.deviceId();
+            int round = lastRoundOfDevice.getOrDefault(device, -1) + 1;
+            if (round == rounds.size()) {
+                rounds.add(new ArrayList<>());
+            }
+            rounds.get(round).add(e);
+            lastRoundOfDevice.put(device, round);
+        }
+        return rounds;
+    }
+
+    private static Tuple params(List<CheckInEvent> events) {
+        int n = events.size();
+        String[] env = new String[n];
+        String[] eventId = new String[n];
+        String[] type = new String[n];
+        String[] device = new String[n];
+        OffsetDateTime[] occurred = new OffsetDateTime[n];
+        String[] user = new String[n];
+        String[] locker = new String[n];
+        String[] request = new String[n];
+        for (int i = 0; i < n; i++) {
+            CheckInEvent e = events.get(i);
+            env[i] = e.environmentId();
+            eventId[i] = e.eventId();
+            type[i] = e.type().name();
+            device[i] = e.deviceId();
+            occurred[i] = e.occurredAt();
+            user[i] = e.userId();
+            locker[i] = e.lockerId();
+            request[i] = e.requestId();
+        }
+        return Tuple.tuple().addArrayOfString(env).addArrayOfString(eventId).addArrayOfString(type)
+                .addArrayOfString(device).addArrayOfOffsetDateTime(occurred).addArrayOfString(user)
+                .addArrayOfString(locker).addArrayOfString(request);
+    }
+}
