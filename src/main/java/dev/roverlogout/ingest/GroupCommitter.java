@@ -150,6 +150,7 @@ public final class GroupCommitter {
                 .timeout(config.commitTimeout().toMillis(), TimeUnit.MILLISECONDS)
                 .transform(ar -> {
                     if (ar.succeeded()) {
+                        metrics.groupCommitted(distinct.size());
                         group.forEach(p -> answer(p, Future.succeededFuture(results(p, first, ar.result()))));
                         return Future.succeededFuture();
                     }

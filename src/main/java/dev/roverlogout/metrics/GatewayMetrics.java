@@ -6,6 +6,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -25,9 +26,15 @@ public final class GatewayMetrics {
     private final PrometheusMeterRegistry registry;
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
     private final Map<String, QueueGauges> queues = new ConcurrentHashMap<>();
+    private final Counter commits;
+    private final DistributionSummary groupEvents;
 
     public GatewayMetrics() {
         this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        this.commits = Counter.builder("rlg.ingest.commits")
+                .description("Ingest transactions committed (one per group of concurrent requests)").register(registry);
+        this.groupEvents = DistributionSummary.builder("rlg.ingest.group.events")
+                .description("Events written per ingest transaction").register(registry);
         new JvmMemoryMetrics().bindTo(registry);
         new JvmGcMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
@@ -66,6 +73,15 @@ public final class GatewayMetrics {
                 .description("Ingest requests refused, by reason")
                 .tags("reason", reason)
                 .register(registry)).increment();
+    }
+
+    /**
+     * {@code rlg_ingest_commits_total} and {@code rlg_ingest_group_events}: one group commit of {@code events}
+     * distinct events (the group-commit batching that SREs and benchmarks look at).
+     */
+    public void groupCommitted(int events) {
+        commits.increment();
+        groupEvents.record(events);
     }
 
     /** Sets {@code rlg_queue_depth} and {@code rlg_queue_oldest_age_seconds} for one environment. */
