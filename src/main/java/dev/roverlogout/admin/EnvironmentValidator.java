@@ -44,11 +44,10 @@ public final class EnvironmentValidator {
             v.error("id", "must be 1..64 characters of a-z 0-9 -");
         }
         Map<String, Object> f = v.fields(true);
-        v.throwIfInvalid();
-        double rate = (Double) f.get("rateLimitPerSecond");
         boolean insecure = (Boolean) f.getOrDefault("allowInsecure", false);
         v.checkUrls(f, insecure);
         v.throwIfInvalid();
+        double rate = (Double) f.get("rateLimitPerSecond");
         return new Environment(id, (String) f.getOrDefault("displayName", id), (String) f.get("interconnectUrl"),
                 (String) f.getOrDefault("instance", ""), (String) f.get("clientId"), rate,
                 (Integer) f.getOrDefault("burst", (int) Math.max(1, Math.ceil(rate))),
@@ -63,7 +62,6 @@ public final class EnvironmentValidator {
         EnvironmentValidator v = new EnvironmentValidator(body);
         v.refuseUnknown(false);
         Map<String, Object> f = v.fields(false);
-        v.throwIfInvalid();
         Map<String, Object> merged = new LinkedHashMap<>();
         merged.put("interconnectUrl", current.interconnectUrl());
         merged.put("tokenAudience", current.tokenAudience());

@@ -1,0 +1,64 @@
+package dev.roverlogout;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import picocli.CommandLine;
+
+/** The command line as an operator meets it: exit codes and the one-line error (contract §2). */
+class MainTest {
+    @TempDir
+    Path dir;
+
+    private record Run(int code, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cli = Main.commandLine();
+        cli.setOut(new PrintWriter(out));
+        cli.setErr(new PrintWriter(err));
+        int code = cli.execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    @DisplayName("a bad configuration value exits 2 with one line on stderr naming the key")
+    void badConfigExits2() throws Exception {
+        Path file = dir.resolve("bad.yaml");
+        Files.writeString(file, "management:\n  port: 99999\n");
+        Run r = run("serve", "--config", file.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err().lines()).hasSize(1);
+        assertThat(r.err()).contains("management.port");
+    }
+
+    @Test
+    @DisplayName("a --config file that does not exist exits 2; an unknown flag exits 2")
+    void usageErrors() {
+        assertThat(run("serve", "--config", dir.resolve("nope.yaml").toString()).code()).isEqualTo(2);
+        Run unknown = run("serve", "--colour");
+        assertThat(unknown.code()).isEqualTo(2);
+        assertThat(unknown.err()).contains("--colour");
+    }
+
+    @Test
+    @DisplayName("--help and --version exit 0 and print")
+    void helpAndVersion() {
+        Run help = run("--help");
+        assertThat(help.code()).isZero();
+        assertThat(help.out()).contains("serve");
+        Run serveHelp = run("serve", "--help");
+        assertThat(serveHelp.out()).contains("--config");
+        assertThat(run("--version").out()).contains("rover-logout-gateway");
+    }
+}
