@@ -65,15 +65,18 @@ public final class Gateway {
                 .withMetrics(new MicrometerMetricsFactory(metrics.registry()))
                 .build();
         Gateway gateway = new Gateway(config, vertx);
-        return gateway.boot(metrics).transform(ar -> {
+        Promise<Gateway> started = Promise.promise(); // no context: it may complete after Vert.x is closed
+        gateway.boot(metrics).onComplete(ar -> {
             if (ar.succeeded()) {
                 log.info("Gateway ready: public API on {}:{}, management on {}:{}", config.http().host(),
                         gateway.publicPort, config.management().host(), gateway.managementPort);
-                return Future.succeededFuture(gateway);
+                started.complete(gateway);
+            } else {
+                log.error("Gateway failed to start: {}", ar.cause().getMessage());
+                gateway.stop().onComplete(x -> started.fail(ar.cause()));
             }
-            log.error("Gateway failed to start: {}", ar.cause().getMessage());
-            return gateway.stop().transform(x -> Future.failedFuture(ar.cause()));
         });
+        return started.future();
     }
 
     private Future<Void> boot(GatewayMetrics metrics) {

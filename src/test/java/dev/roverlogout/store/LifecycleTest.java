@@ -1,0 +1,185 @@
+package dev.roverlogout.store;
+
+import static dev.roverlogout.testing.Fixtures.checkIn;
+import static dev.roverlogout.testing.TestPostgres.column;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.roverlogout.Gateway;
+import dev.roverlogout.http.BearerAuth;
+import dev.roverlogout.testing.Fixtures;
+import dev.roverlogout.testing.Http;
+import dev.roverlogout.testing.TestGateway;
+import dev.roverlogout.testing.TestPostgres;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.ext.web.client.HttpResponse;
+
+/** Start, stop, restart and database outages, with nothing acknowledged lost. */
+class LifecycleTest {
+    @TempDir
+    Path dir;
+
+    private Map<String, String> embeddedIn(Path root) {
+        Map<String, String> env = new HashMap<>();
+        env.put("RLG_DATABASE_EMBEDDEDDIR", root.resolve("pg").toString());
+        env.put("RLG_DATADIR", root.toString());
+        return env;
+    }
+
+    @Test
+    @DisplayName("on the embedded default a restart finds the data of the first start, and generated tokens are kept owner-only")
+    void embeddedRestartKeepsData() throws Exception {
+        Map<String, String> env = embeddedIn(dir);
+        env.put("RLG_AUTH_ADMINTOKEN", "");
+        env.put("RLG_AUTH_INGESTTOKEN", "");
+        String admin;
+        try (Http http = new Http()) {
+            Gateway first = TestGateway.startGateway(TestGateway.config(env));
+            admin = first.token(BearerAuth.Role.ADMIN);
+            String ingest = first.token(BearerAuth.Role.INGEST);
+            assertThat(http.post(first.managementPort(), "/admin/environments", admin, Fixtures.environment("keep")).statusCode())
+                    .isEqualTo(201);
+            http.post(first.managementPort(), "/admin/environments/keep/activate", admin, null);
+            assertThat(http.post(first.publicPort(), "/v1/checkins", ingest, checkIn("k-1", "keep", "dev-k", "2026-11-29T07:00:00Z"))
+                    .statusCode()).isEqualTo(202);
+            TestGateway.join(first.stop());
+
+            Path tokens = dir.resolve("tokens.properties");
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(tokens))).isEqualTo("rw-------");
+            assertThat(Files.readString(tokens)).contains(admin);
+
+            Gateway second = TestGateway.startGateway(TestGateway.config(env));
+            try {
+                assertThat(second.token(BearerAuth.Role.ADMIN)).isEqualTo(admin);
+                HttpResponse<Buffer> e = http.get(second.managementPort(), "/admin/environments/keep", admin);
+                assertThat(e.statusCode()).isEqualTo(200);
+                assertThat(e.bodyAsJsonObject().getString("status")).isEqualTo("READY");
+                assertThat(http.post(second.publicPort(), "/v1/checkins", ingest,
+                        checkIn("k-1", "keep", "dev-k", "2026-11-29T07:00:00Z")).bodyAsJsonObject().getInteger("duplicates"))
+                        .isEqualTo(1);
+            } finally {
+                TestGateway.join(second.stop());
+            }
+        }
+    }
+
+    @Test
+    @DisplayName("a second gateway on the same embedded directory fails with a clear message and leaves the first running")
+    void secondGatewaySameDirectory() {
+        Gateway first = TestGateway.startGateway(TestGateway.config(embeddedIn(dir)));
+        try (Http http = new Http()) {
+            assertThatThrownBy(() -> TestGateway.startGateway(TestGateway.config(embeddedIn(dir))))
+                    .isInstanceOf(DatabaseStartException.class)
+                    .hasMessageContaining("in use by another gateway");
+            assertThat(http.get(first.managementPort(), "/health/ready", null).statusCode()).isEqualTo(200);
+        } finally {
+            TestGateway.join(first.stop());
+        }
+    }
+
+    @Test
+    @DisplayName("with the database stopped ingest answers 503 + Retry-After, then recovers without a restart; every 202 is stored")
+    void databaseOutage() throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Path pgDir = dir.resolve("external-pg");
+        EmbeddedDatabase db = EmbeddedDatabase.start(pgDir, port);
+        String url = db.url();
+        Set<String> acknowledged = ConcurrentHashMap.newKeySet();
+        try (TestGateway gw = TestGateway.start(url, Map.of("RLG_DATABASE_CONNECTTIMEOUT", "1s",
+                "RLG_INGEST_RETRYAFTER", "3s")); Http http = new Http()) {
+            Fixtures.environment(http, gw, "outage", "READY");
+            AtomicInteger n = new AtomicInteger();
+            Runnable send = () -> {
+                String id = "out-" + n.incrementAndGet();
+                HttpResponse<Buffer> r = http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST,
+                        checkIn(id, "outage", "dev-" + id, "2026-11-29T07:00:00Z"));
+                if (r.statusCode() == 202) {
+                    acknowledged.add(id);
+                } else {
+                    assertThat(r.statusCode()).isEqualTo(503);
+                    assertThat(r.getHeader("Retry-After")).isEqualTo("3");
+                }
+            };
+            for (int i = 0; i < 20; i++) {
+                send.run();
+            }
+            assertThat(acknowledged).hasSize(20);
+
+            db.close();
+            List<Integer> during = new ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                HttpResponse<Buffer> r = http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST,
+                        checkIn("down-" + i, "outage", "dev-down-" + i, "2026-11-29T07:00:00Z"));
+                during.add(r.statusCode());
+                assertThat(r.getHeader("Retry-After")).isEqualTo("3");
+            }
+            assertThat(during).containsOnly(503);
+            assertThat(http.get(gw.managementPort(), "/health/ready", null).statusCode()).isEqualTo(503);
+
+            db = EmbeddedDatabase.start(pgDir, port);
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            int before = acknowledged.size();
+            while (acknowledged.size() < before + 20 && System.nanoTime() < deadline) {
+                send.run();
+            }
+            assertThat(acknowledged.size()).isEqualTo(before + 20);
+            assertThat(http.get(gw.managementPort(), "/health/ready", null).statusCode()).isEqualTo(200);
+            List<Object> stored = column(url, "SELECT event_id FROM device_event WHERE event_id LIKE 'out-%'");
+            assertThat(stored).containsAll(acknowledged);
+            assertThat(column(url, "SELECT count(*) FROM device_event WHERE event_id LIKE 'down-%'")).containsExactly(0L);
+        } finally {
+            db.close();
+        }
+    }
+
+    @Test
+    @DisplayName("stopping the gateway answers the requests in flight; every 202 is stored")
+    void gracefulStop() {
+        String url = TestPostgres.newDatabase();
+        TestGateway gw = TestGateway.start(url, Map.of());
+        try (Http http = new Http()) {
+            Fixtures.environment(http, gw, "drain", "READY");
+            Set<String> acknowledged = ConcurrentHashMap.newKeySet();
+            AtomicInteger refused = new AtomicInteger();
+            List<Future<?>> calls = new ArrayList<>();
+            for (int i = 0; i < 300; i++) {
+                String id = "drain-" + i;
+                calls.add(http.client().post(gw.publicPort(), "127.0.0.1", "/v1/checkins")
+                        .bearerTokenAuthentication(TestGateway.INGEST)
+                        .sendJsonObject(checkIn(id, "drain", "dev-" + id, "2026-11-29T07:00:00Z"))
+                        .onSuccess(r -> {
+                            if (r.statusCode() == 202) {
+                                acknowledged.add(id);
+                            } else {
+                                refused.incrementAndGet();
+                            }
+                        }));
+            }
+            gw.close();
+            TestGateway.join(Future.join(calls).otherwiseEmpty()); // requests refused at the closed port fail; fine
+            assertThat(acknowledged).isNotEmpty();
+            assertThat(column(url, "SELECT event_id FROM device_event WHERE event_id LIKE 'drain-%'"))
+                    .containsExactlyInAnyOrderElementsOf(new ArrayList<>(acknowledged));
+        }
+    }
+}
