@@ -126,9 +126,12 @@ public final class Gateway {
     /** Graceful stop; completes when everything is closed. Never fails. */
     public Future<Void> stop() {
         deployed.set(false);
+        // the servers stop taking connections and wait for their in-flight requests, which the committer writes
+        // at once (no group window) and answers; requests that still reach it afterwards get 503
         Future<?> publicStopped = publicDeployment == null ? Future.succeededFuture() : vertx.undeploy(publicDeployment);
+        Future<?> drained = committer == null ? Future.succeededFuture() : committer.drain();
         Promise<Void> closed = Promise.promise(); // no context: it completes after Vert.x is gone
-        publicStopped.transform(x -> committer == null ? Future.succeededFuture() : committer.drain())
+        Future.join(publicStopped, drained)
                 .transform(x -> {
                     if (queueStats != null) {
                         queueStats.stop();

@@ -128,7 +128,7 @@ public final class ConfigLoader {
                 httpUrl("publicBaseUrl"),
                 new GatewayConfig.Ingest(longIn("ingest.maxBacklog", 1, Long.MAX_VALUE), duration("ingest.retryAfter"),
                         positive("ingest.commitTimeout"), duration("ingest.groupCommit.window"),
-                        intIn("ingest.groupCommit.maxEvents", 1, 100_000)),
+                        intIn("ingest.groupCommit.maxEvents", 1, 100_000), intIn("ingest.groupCommit.writers", 1, 64)),
                 new GatewayConfig.Epic(positive("epic.readinessProbeInterval")),
                 new GatewayConfig.Keys(duration("keys.rotationGrace"), duration("keys.retireAfter")),
                 new GatewayConfig.Dispatch(positive("dispatch.leaseDuration"), positive("dispatch.pollInterval"),

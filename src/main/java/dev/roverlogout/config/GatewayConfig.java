@@ -48,6 +48,7 @@ public record GatewayConfig(
         d.put("ingest.commitTimeout", "10s");
         d.put("ingest.groupCommit.window", "1ms");
         d.put("ingest.groupCommit.maxEvents", "5000");
+        d.put("ingest.groupCommit.writers", "2");
         d.put("epic.readinessProbeInterval", "5m");
         d.put("keys.rotationGrace", "10m");
         d.put("keys.retireAfter", "48h");
@@ -89,9 +90,10 @@ public record GatewayConfig(
      * @param commitTimeout  how long a request waits for its group commit before it is answered 503
      * @param groupWindow    how long the first event of a group waits for company before the group is written
      * @param groupMaxEvents a group is written at once when it reaches this many events
+     * @param groupWriters   how many groups may be written (transactions open) at once
      */
     public record Ingest(long maxBacklog, Duration retryAfter, Duration commitTimeout,
-                         Duration groupWindow, int groupMaxEvents) {
+                         Duration groupWindow, int groupMaxEvents, int groupWriters) {
     }
 
     public record Epic(Duration readinessProbeInterval) {

@@ -23,10 +23,11 @@ import io.vertx.core.Vertx;
 import io.vertx.pgclient.PgException;
 
 /**
- * Group commit: events of concurrent requests that arrive while a write is in flight, or within
+ * Group commit: events of concurrent requests that arrive while the writers are busy, or within
  * {@code ingest.groupCommit.window} of an idle moment, are written together in one transaction; each request is
- * answered when its own events are durable. One write at a time per gateway: the next group forms while the
- * current one commits, so the batch size grows with the load and no request waits for more than one write ahead.
+ * answered when its own events are durable. At most {@code ingest.groupCommit.writers} groups are written at once
+ * (one commit's fsync overlaps the next group's statements); the next group forms while they commit, so the batch
+ * size grows with the load.
  *
  * <p>All state is confined to one Vert.x context; {@link #submit} may be called from any event loop and its
  * future completes on the caller's context.
@@ -50,7 +51,7 @@ public final class GroupCommitter {
 
     private final ArrayDeque<Pending> waiting = new ArrayDeque<>();
     private int waitingEvents;
-    private boolean writing;
+    private int writing;
     private long windowTimer = -1;
     private Promise<Void> drained;
 
@@ -76,6 +77,10 @@ public final class GroupCommitter {
     public Future<Void> drain() {
         Promise<Void> p = Promise.promise();
         context.runOnContext(v -> {
+            if (drained != null) {
+                drained.future().onComplete(p);
+                return;
+            }
             drained = p;
             flush();
             completeDrainIfIdle();
@@ -90,8 +95,8 @@ public final class GroupCommitter {
         }
         waiting.add(p);
         waitingEvents += p.events().size();
-        if (writing) {
-            return; // the group forms while the current write commits
+        if (writing >= config.groupWriters()) {
+            return; // the group forms while the current writes commit
         }
         if (waitingEvents >= config.groupMaxEvents() || config.groupWindow().isZero()) {
             flush();
@@ -108,7 +113,7 @@ public final class GroupCommitter {
             vertx.cancelTimer(windowTimer);
             windowTimer = -1;
         }
-        if (writing || waiting.isEmpty()) {
+        if (writing >= config.groupWriters() || waiting.isEmpty()) {
             return;
         }
         List<Pending> group = new ArrayList<>();
@@ -119,9 +124,9 @@ public final class GroupCommitter {
             n += p.events().size();
         }
         waitingEvents -= n;
-        writing = true;
+        writing++;
         write(group, 0).onComplete(done -> {
-            writing = false;
+            writing--;
             if (!waiting.isEmpty()) {
                 flush();
             }
@@ -130,7 +135,7 @@ public final class GroupCommitter {
     }
 
     private void completeDrainIfIdle() {
-        if (drained != null && !writing && waiting.isEmpty()) {
+        if (drained != null && writing == 0 && waiting.isEmpty()) {
             drained.tryComplete();
         }
     }
@@ -171,7 +176,8 @@ public final class GroupCommitter {
             return rest.isEmpty() ? Future.succeededFuture() : write(rest, retry);
         }
         if (retry == 0 && isTransient(failure)) {
-            return write(group, 1); // a deadlock or serialization failure: the other writer has committed now
+            // a deadlock, or the same eventId with two devices in two concurrent groups: the other has committed now
+            return write(group, 1);
         }
         Problem problem = toProblem(failure);
         group.forEach(p -> answer(p, Future.failedFuture(problem)));
@@ -207,7 +213,7 @@ public final class GroupCommitter {
     }
 
     private static boolean isTransient(Throwable t) {
-        return t instanceof PgException pg && Set.of("40P01", "40001").contains(pg.getSqlState());
+        return t instanceof PgException pg && Set.of("40P01", "40001", "23505").contains(pg.getSqlState());
     }
 
     private Problem toProblem(Throwable failure) {

@@ -64,7 +64,9 @@ public final class Database implements AutoCloseable {
     public static Pool pool(Vertx vertx, String url, int size, long connectTimeoutMillis) {
         PgConnectOptions connect = PgConnectOptions.fromUri(url)
                 .setPipeliningLimit(256)
-                .setCachePreparedStatements(true);
+                .setCachePreparedStatements(true)
+                // the ingest statement is a large CTE: planning it for every group costs more than running it
+                .addProperty("plan_cache_mode", "force_generic_plan");
         NetClientOptions tcp = new NetClientOptions()
                 .setConnectTimeout((int) connectTimeoutMillis)
                 .setTcpKeepAlive(true)

@@ -30,6 +30,10 @@ public final class EnvironmentStore {
             + "WHERE environment_id = $1 ORDER BY changed_at DESC, id DESC LIMIT 100";
     static final String OPEN_JOBS = "SELECT count(*) FROM disassociation_job WHERE environment_id = $1 "
             + "AND state IN ('queued', 'sending')";
+    // device_event and disassociation_job carry no foreign key (see V1__schema.sql): delete them explicitly
+    static final String DELETE_EVENTS = "DELETE FROM device_event WHERE environment_id = $1";
+    static final String DELETE_JOBS = "DELETE FROM disassociation_job WHERE environment_id = $1";
+    static final String DELETE_DEVICES = "DELETE FROM device WHERE environment_id = $1";
     static final String DELETE = "DELETE FROM environment WHERE id = $1";
 
     /** Columns a PATCH may set, by API field name. The only strings ever spliced into SQL. */
@@ -163,7 +167,11 @@ public final class EnvironmentStore {
                 if (open > 0 && !force) {
                     return Future.failedFuture(new OpenJobs(open));
                 }
-                return conn.preparedQuery(DELETE).execute(Tuple.of(id)).map(r -> true);
+                return conn.preparedQuery(DELETE_EVENTS).execute(Tuple.of(id))
+                        .compose(r -> conn.preparedQuery(DELETE_JOBS).execute(Tuple.of(id)))
+                        .compose(r -> conn.preparedQuery(DELETE_DEVICES).execute(Tuple.of(id)))
+                        .compose(r -> conn.preparedQuery(DELETE).execute(Tuple.of(id)))
+                        .map(r -> true);
             });
         }));
     }

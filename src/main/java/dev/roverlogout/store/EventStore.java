@@ -20,17 +20,25 @@ import io.vertx.sqlclient.Tuple;
  * Writes a group of check-in events in one transaction with set-based SQL: idempotency by (environment, eventId),
  * coalescing into a still-queued job, check-out fencing, skipped outcomes for environments not READY/PAUSED.
  *
- * <p>Concurrency: the transaction first locks the environments it touches ({@code FOR NO KEY UPDATE}, in id
- * order, so never a deadlock between two writers). Every later statement therefore sees every event of those
- * environments committed before it, on this replica or another: a check-in can never miss the check-out that
- * fences it. The lock also holds off a concurrent delete or status change of the environment until commit.
+ * <p>Concurrency: several transactions may run at once (on this replica and others). Each first takes a share
+ * lock on the environments it touches (a concurrent delete or status change waits for it, and an environment
+ * deleted before it is seen as gone), then locks the rows of every device it touches in key order (so two
+ * writers never deadlock). Every later statement therefore sees every event of those devices committed before
+ * it: a check-in can never miss the check-out that fences it, and a re-sent eventId is seen as a duplicate.
  *
  * <p>Events of one device within a group are applied in arrival order: the group is split into rounds that hold
  * at most one event per (environment, device); usually there is one round.
  */
 public final class EventStore {
     static final String LOCK_ENVIRONMENTS =
-            "SELECT id FROM environment WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE";
+            "SELECT id FROM environment WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE";
+
+    static final String LOCK_DEVICES = """
+            INSERT INTO device AS d (environment_id, device_id)
+            SELECT DISTINCT environment_id, device_id FROM unnest($1::text[], $2::text[]) AS t(environment_id, device_id)
+             ORDER BY 1, 2
+            ON CONFLICT (environment_id, device_id) DO UPDATE SET last_event_at = now()
+            """;
 
     static final String APPLY_ROUND = """
             WITH input AS (
@@ -132,7 +140,8 @@ public final class EventStore {
                     if (!missing.isEmpty()) {
                         return Future.failedFuture(new MissingEnvironments(missing));
                     }
-                    return applyRounds(conn, rounds(events), 0, new HashMap<>(events.size() * 2));
+                    return conn.preparedQuery(LOCK_DEVICES).execute(devices(events))
+                            .compose(x -> applyRounds(conn, rounds(events), 0, new HashMap<>(events.size() * 2)));
                 }));
     }
 
@@ -171,6 +180,16 @@ public final class EventStore {
             lastRoundOfDevice.put(device, round);
         }
         return rounds;
+    }
+
+    private static Tuple devices(List<CheckInEvent> events) {
+        String[] env = new String[events.size()];
+        String[] device = new String[events.size()];
+        for (int i = 0; i < env.length; i++) {
+            env[i] = events.get(i).environmentId();
+            device[i] = events.get(i).deviceId();
+        }
+        return Tuple.tuple().addArrayOfString(env).addArrayOfString(device);
     }
 
     private static Tuple params(List<CheckInEvent> events) {
