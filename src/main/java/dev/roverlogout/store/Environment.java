@@ -23,7 +23,14 @@ public record Environment(
         OffsetDateTime createdAt,
         OffsetDateTime updatedAt) {
 
-    public enum Status { PENDING, READY, PAUSED, DISABLED }
+    public enum Status {
+        PENDING, READY, PAUSED, DISABLED;
+
+        /** Check-ins for READY and PAUSED environments queue a job; PENDING and DISABLED ones are skipped. */
+        public boolean queuesCheckIns() {
+            return this == READY || this == PAUSED;
+        }
+    }
 
     static final String COLUMNS = "id, display_name, interconnect_url, instance, client_id, rate_limit_per_second, burst, "
             + "max_concurrency, signing_algorithm, disassociate_path, token_audience, allow_insecure, status, created_at, updated_at";

@@ -27,11 +27,14 @@ import io.vertx.sqlclient.Tuple;
  * it: a check-in can never miss the check-out that fences it, and a re-sent eventId is seen as a duplicate.
  *
  * <p>Events of one device within a group are applied in arrival order: the group is split into rounds that hold
- * at most one event per (environment, device); usually there is one round.
+ * at most one event per (environment, device); usually there is one round. A round is two statements: the jobs
+ * (new, coalesced, cancelled), then the events with the outcome each had. The outcomes are matched in Java by
+ * hash: joining the job CTE back to the events in SQL is a nested loop under the cached generic plan, quadratic
+ * in the group size.
  */
 public final class EventStore {
     static final String LOCK_ENVIRONMENTS =
-            "SELECT id FROM environment WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE";
+            "SELECT id, status FROM environment WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE";
 
     static final String LOCK_DEVICES = """
             INSERT INTO device AS d (environment_id, device_id)
@@ -40,20 +43,25 @@ public final class EventStore {
             ON CONFLICT (environment_id, device_id) DO UPDATE SET last_event_at = now()
             """;
 
-    static final String APPLY_ROUND = """
+    /**
+     * One round's jobs. Returns one row per new event ('fresh': env, event id), per job created or coalesced into
+     * ('job': env, device, job id, created), per job cancelled ('cancel') and per job already being sent ('race').
+     * $1 environment ids, $2 event ids, $3 types, $4 device ids, $5 occurredAt, $6 request ids, $7 statuses:
+     * READY/PAUSED environments (the ones whose check-ins queue).
+     */
+    static final String APPLY_JOBS = """
             WITH input AS (
-              SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
-                                   $6::text[], $7::text[], $8::text[])
-                AS i(environment_id, event_id, type, device_id, occurred_at, user_id, locker_id, request_id)
+              SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[])
+                AS i(environment_id, event_id, type, device_id, occurred_at, request_id)
             ),
             fresh AS (
-              SELECT i.*, e.status FROM input i JOIN environment e ON e.id = i.environment_id
+              SELECT i.* FROM input i
               WHERE NOT EXISTS (SELECT 1 FROM device_event d
                                 WHERE d.environment_id = i.environment_id AND d.event_id = i.event_id)
             ),
             due AS (
               SELECT f.* FROM fresh f
-              WHERE f.type = 'CHECK_IN' AND f.status IN ('READY', 'PAUSED')
+              WHERE f.type = 'CHECK_IN' AND f.environment_id = ANY($7::text[])
                 AND NOT EXISTS (SELECT 1 FROM device_event d
                                 WHERE d.device_id = f.device_id AND d.environment_id = f.environment_id
                                   AND d.occurred_at > f.occurred_at AND d.type = 'CHECK_OUT')
@@ -72,32 +80,27 @@ public final class EventStore {
                 FROM fresh f
                WHERE f.type = 'CHECK_OUT' AND j.environment_id = f.environment_id AND j.device_id = f.device_id
                  AND j.state = 'queued' AND j.checked_in_at < f.occurred_at
-              RETURNING j.id, f.environment_id, f.event_id
+              RETURNING j.id, f.environment_id, f.device_id
             ),
             racing AS (
-              SELECT f.environment_id, f.event_id, min(j.id) AS job_id
+              SELECT min(j.id) AS id, f.environment_id, f.device_id
                 FROM fresh f JOIN disassociation_job j
                   ON j.environment_id = f.environment_id AND j.device_id = f.device_id
                  AND j.state = 'sending' AND j.checked_in_at < f.occurred_at
                WHERE f.type = 'CHECK_OUT'
-               GROUP BY f.environment_id, f.event_id
+               GROUP BY f.environment_id, f.device_id
             )
+            SELECT 'fresh', environment_id, event_id, NULL::bigint, NULL::boolean FROM fresh
+            UNION ALL SELECT 'job', environment_id, device_id, id, created FROM job
+            UNION ALL SELECT 'cancel', environment_id, device_id, id, NULL FROM cancelled
+            UNION ALL SELECT 'race', environment_id, device_id, id, NULL FROM racing
+            """;
+
+    static final String INSERT_EVENTS = """
             INSERT INTO device_event (environment_id, event_id, type, device_id, occurred_at, user_id, locker_id,
-                                      outcome, job_id, request_id)
-            SELECT f.environment_id, f.event_id, f.type, f.device_id, f.occurred_at, f.user_id, f.locker_id,
-                   CASE WHEN f.type = 'CHECK_IN' AND f.status NOT IN ('READY', 'PAUSED') THEN 'skipped'
-                        WHEN f.type = 'CHECK_IN' AND jb.id IS NULL THEN 'superseded'
-                        WHEN f.type = 'CHECK_IN' AND jb.created THEN 'queued'
-                        WHEN f.type = 'CHECK_IN' THEN 'coalesced'
-                        WHEN c.id IS NOT NULL THEN 'cancelled_job'
-                        WHEN r.job_id IS NOT NULL THEN 'cancel_race'
-                        ELSE 'recorded' END,
-                   COALESCE(jb.id, c.id, r.job_id), f.request_id
-              FROM fresh f
-              LEFT JOIN job jb ON f.type = 'CHECK_IN' AND jb.environment_id = f.environment_id AND jb.device_id = f.device_id
-              LEFT JOIN cancelled c ON c.environment_id = f.environment_id AND c.event_id = f.event_id
-              LEFT JOIN racing r ON r.environment_id = f.environment_id AND r.event_id = f.event_id
-            RETURNING environment_id, event_id, outcome, job_id
+                                      request_id, outcome, job_id)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[],
+                                 $7::text[], $8::text[], $9::text[], $10::bigint[])
             """;
 
     /** What one stored event did; see the outcome CHECK in V1__schema.sql. */
@@ -136,12 +139,19 @@ public final class EventStore {
                 .execute(Tuple.of(environments.toArray(String[]::new)))
                 .compose(locked -> {
                     Set<String> missing = new TreeSet<>(environments);
-                    locked.forEach(row -> missing.remove(row.getString(0)));
+                    List<String> queueing = new ArrayList<>();
+                    for (Row row : locked) {
+                        missing.remove(row.getString(0));
+                        if (Environment.Status.valueOf(row.getString(1)).queuesCheckIns()) {
+                            queueing.add(row.getString(0));
+                        }
+                    }
                     if (!missing.isEmpty()) {
                         return Future.failedFuture(new MissingEnvironments(missing));
                     }
+                    String[] queueingIds = queueing.toArray(String[]::new);
                     return conn.preparedQuery(LOCK_DEVICES).execute(devices(events))
-                            .compose(x -> applyRounds(conn, rounds(events), 0, new HashMap<>(events.size() * 2)));
+                            .compose(x -> applyRounds(conn, rounds(events), 0, queueingIds, new HashMap<>(events.size() * 2)));
                 }));
     }
 
@@ -150,19 +160,59 @@ public final class EventStore {
     }
 
     private Future<Map<String, Stored>> applyRounds(SqlConnection conn, List<List<CheckInEvent>> rounds, int i,
-                                                    Map<String, Stored> stored) {
+                                                    String[] queueing, Map<String, Stored> stored) {
         if (i == rounds.size()) {
             return Future.succeededFuture(stored);
         }
-        return conn.preparedQuery(APPLY_ROUND).execute(params(rounds.get(i))).compose(rows -> {
-            collect(rows, stored);
-            return applyRounds(conn, rounds, i + 1, stored);
-        });
+        List<CheckInEvent> round = rounds.get(i);
+        return conn.preparedQuery(APPLY_JOBS).execute(jobParams(round, queueing))
+                .compose(rows -> {
+                    List<CheckInEvent> fresh = new ArrayList<>();
+                    List<Stored> outcomes = new ArrayList<>();
+                    outcomes(round, rows, Set.of(queueing), fresh, outcomes);
+                    for (int k = 0; k < fresh.size(); k++) {
+                        stored.put(key(fresh.get(k).environmentId(), fresh.get(k).eventId()), outcomes.get(k));
+                    }
+                    return fresh.isEmpty() ? Future.succeededFuture()
+                            : conn.preparedQuery(INSERT_EVENTS).execute(eventParams(fresh, outcomes)).mapEmpty();
+                })
+                .compose(x -> applyRounds(conn, rounds, i + 1, queueing, stored));
     }
 
-    private static void collect(RowSet<Row> rows, Map<String, Stored> stored) {
+    /** Matches the rows of {@link #APPLY_JOBS} to the round's events (one event per device in a round). */
+    private static void outcomes(List<CheckInEvent> round, RowSet<Row> rows, Set<String> queueing,
+                                 List<CheckInEvent> fresh, List<Stored> outcomes) {
+        Set<String> freshKeys = new java.util.HashSet<>();
+        Map<String, Row> jobs = new HashMap<>();
+        Map<String, Long> cancels = new HashMap<>();
+        Map<String, Long> races = new HashMap<>();
         for (Row row : rows) {
-            stored.put(key(row.getString(0), row.getString(1)), new Stored(row.getString(2), row.getLong(3)));
+            String k = key(row.getString(1), row.getString(2));
+            switch (row.getString(0)) {
+                case "fresh" -> freshKeys.add(k);
+                case "job" -> jobs.put(k, row);
+                case "cancel" -> cancels.put(k, row.getLong(3));
+                default -> races.put(k, row.getLong(3));
+            }
+        }
+        for (CheckInEvent e : round) {
+            if (!freshKeys.contains(key(e.environmentId(), e.eventId()))) {
+                continue; // a duplicate
+            }
+            String device = key(e.environmentId(), e.deviceId());
+            Stored s;
+            if (e.type() == CheckInEvent.Type.CHECK_IN) {
+                Row job = jobs.get(device);
+                s = !queueing.contains(e.environmentId()) ? new Stored("skipped", null)
+                        : job == null ? new Stored("superseded", null)
+                        : new Stored(job.getBoolean(4) ? "queued" : "coalesced", job.getLong(3));
+            } else {
+                s = cancels.containsKey(device) ? new Stored("cancelled_job", cancels.get(device))
+                        : races.containsKey(device) ? new Stored("cancel_race", races.get(device))
+                        : new Stored("recorded", null);
+            }
+            fresh.add(e);
+            outcomes.add(s);
         }
     }
 
@@ -171,7 +221,7 @@ public final class EventStore {
         List<List<CheckInEvent>> rounds = new ArrayList<>();
         Map<String, Integer> lastRoundOfDevice = new HashMap<>();
         for (CheckInEvent e : events) {
-            String device = e.environmentId() + '\u0000' + e.deviceId();
+            String device = key(e.environmentId(), e.deviceId());
             int round = lastRoundOfDevice.getOrDefault(device, -1) + 1;
             if (round == rounds.size()) {
                 rounds.add(new ArrayList<>());
@@ -192,7 +242,29 @@ public final class EventStore {
         return Tuple.tuple().addArrayOfString(env).addArrayOfString(device);
     }
 
-    private static Tuple params(List<CheckInEvent> events) {
+    private static Tuple jobParams(List<CheckInEvent> events, String[] queueing) {
+        int n = events.size();
+        String[] env = new String[n];
+        String[] eventId = new String[n];
+        String[] type = new String[n];
+        String[] device = new String[n];
+        OffsetDateTime[] occurred = new OffsetDateTime[n];
+        String[] request = new String[n];
+        for (int i = 0; i < n; i++) {
+            CheckInEvent e = events.get(i);
+            env[i] = e.environmentId();
+            eventId[i] = e.eventId();
+            type[i] = e.type().name();
+            device[i] = e.deviceId();
+            occurred[i] = e.occurredAt();
+            request[i] = e.requestId();
+        }
+        return Tuple.tuple().addArrayOfString(env).addArrayOfString(eventId).addArrayOfString(type)
+                .addArrayOfString(device).addArrayOfOffsetDateTime(occurred).addArrayOfString(request)
+                .addArrayOfString(queueing);
+    }
+
+    private static Tuple eventParams(List<CheckInEvent> events, List<Stored> outcomes) {
         int n = events.size();
         String[] env = new String[n];
         String[] eventId = new String[n];
@@ -202,6 +274,8 @@ public final class EventStore {
         String[] user = new String[n];
         String[] locker = new String[n];
         String[] request = new String[n];
+        String[] outcome = new String[n];
+        Long[] job = new Long[n];
         for (int i = 0; i < n; i++) {
             CheckInEvent e = events.get(i);
             env[i] = e.environmentId();
@@ -212,9 +286,11 @@ public final class EventStore {
             user[i] = e.userId();
             locker[i] = e.lockerId();
             request[i] = e.requestId();
+            outcome[i] = outcomes.get(i).outcome();
+            job[i] = outcomes.get(i).jobId();
         }
         return Tuple.tuple().addArrayOfString(env).addArrayOfString(eventId).addArrayOfString(type)
                 .addArrayOfString(device).addArrayOfOffsetDateTime(occurred).addArrayOfString(user)
-                .addArrayOfString(locker).addArrayOfString(request);
+                .addArrayOfString(locker).addArrayOfString(request).addArrayOfString(outcome).addArrayOfLong(job);
     }
 }
