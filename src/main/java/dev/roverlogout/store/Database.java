@@ -65,8 +65,13 @@ public final class Database implements AutoCloseable {
         PgConnectOptions connect = PgConnectOptions.fromUri(url)
                 .setPipeliningLimit(256)
                 .setCachePreparedStatements(true)
+                // the default cache skips statements over 2 KiB: the ingest CTE would be parsed and planned every time
+                .setPreparedStatementCacheSqlLimit(16 * 1024)
                 // the ingest statement is a large CTE: planning it for every group costs more than running it
-                .addProperty("plan_cache_mode", "force_generic_plan");
+                .addProperty("plan_cache_mode", "force_generic_plan")
+                // a generic plan made while a table is small would seq-scan it for every event forever after; every
+                // hot statement of the gateway is meant to run on an index, so never prefer a seq scan
+                .addProperty("enable_seqscan", "off");
         NetClientOptions tcp = new NetClientOptions()
                 .setConnectTimeout((int) connectTimeoutMillis)
                 .setTcpKeepAlive(true)

@@ -30,7 +30,9 @@ import io.vertx.sqlclient.Tuple;
  * at most one event per (environment, device); usually there is one round. A round is two statements: the jobs
  * (new, coalesced, cancelled), then the events with the outcome each had. The outcomes are matched in Java by
  * hash: joining the job CTE back to the events in SQL is a nested loop under the cached generic plan, quadratic
- * in the group size.
+ * in the group size. Every per-event lookup is written as a correlated {@code LIMIT 1} subquery, which the planner
+ * cannot turn into a join: it stays an index probe per event even under a generic plan made while the tables were
+ * empty (a hash anti-join made then would scan the whole table for every group).
  */
 public final class EventStore {
     static final String LOCK_ENVIRONMENTS =
@@ -56,15 +58,15 @@ public final class EventStore {
             ),
             fresh AS (
               SELECT i.* FROM input i
-              WHERE NOT EXISTS (SELECT 1 FROM device_event d
-                                WHERE d.environment_id = i.environment_id AND d.event_id = i.event_id)
+              WHERE (SELECT true FROM device_event d
+                      WHERE d.environment_id = i.environment_id AND d.event_id = i.event_id LIMIT 1) IS NULL
             ),
             due AS (
               SELECT f.* FROM fresh f
               WHERE f.type = 'CHECK_IN' AND f.environment_id = ANY($7::text[])
-                AND NOT EXISTS (SELECT 1 FROM device_event d
-                                WHERE d.device_id = f.device_id AND d.environment_id = f.environment_id
-                                  AND d.occurred_at > f.occurred_at AND d.type = 'CHECK_OUT')
+                AND (SELECT true FROM device_event d
+                      WHERE d.device_id = f.device_id AND d.environment_id = f.environment_id
+                        AND d.occurred_at > f.occurred_at AND d.type = 'CHECK_OUT' LIMIT 1) IS NULL
             ),
             job AS (
               INSERT INTO disassociation_job AS j (environment_id, device_id, checked_in_at, received_at, next_attempt_at, request_id)
@@ -74,21 +76,28 @@ public final class EventStore {
               DO UPDATE SET checked_in_at = GREATEST(j.checked_in_at, EXCLUDED.checked_in_at)
               RETURNING j.id, j.environment_id, j.device_id, (j.xmax = 0) AS created
             ),
+            fenced AS (
+              SELECT f.environment_id, f.device_id, f.event_id, q.id
+                FROM fresh f CROSS JOIN LATERAL (
+                  SELECT j.id FROM disassociation_job j
+                   WHERE j.environment_id = f.environment_id AND j.device_id = f.device_id
+                     AND j.state = 'queued' AND j.checked_in_at < f.occurred_at LIMIT 1) q
+               WHERE f.type = 'CHECK_OUT'
+            ),
             cancelled AS (
               UPDATE disassociation_job j
-                 SET state = 'cancelled', finished_at = now(), last_error = 'cancelled by check-out event ' || f.event_id
-                FROM fresh f
-               WHERE f.type = 'CHECK_OUT' AND j.environment_id = f.environment_id AND j.device_id = f.device_id
-                 AND j.state = 'queued' AND j.checked_in_at < f.occurred_at
-              RETURNING j.id, f.environment_id, f.device_id
+                 SET state = 'cancelled', finished_at = now(), last_error = 'cancelled by check-out event ' || c.event_id
+                FROM fenced c
+               WHERE j.id = c.id AND j.state = 'queued'
+              RETURNING j.id, c.environment_id, c.device_id
             ),
             racing AS (
-              SELECT min(j.id) AS id, f.environment_id, f.device_id
-                FROM fresh f JOIN disassociation_job j
-                  ON j.environment_id = f.environment_id AND j.device_id = f.device_id
-                 AND j.state = 'sending' AND j.checked_in_at < f.occurred_at
+              SELECT s.id, f.environment_id, f.device_id
+                FROM fresh f CROSS JOIN LATERAL (
+                  SELECT j.id FROM disassociation_job j
+                   WHERE j.environment_id = f.environment_id AND j.device_id = f.device_id
+                     AND j.state = 'sending' AND j.checked_in_at < f.occurred_at LIMIT 1) s
                WHERE f.type = 'CHECK_OUT'
-               GROUP BY f.environment_id, f.device_id
             )
             SELECT 'fresh', environment_id, event_id, NULL::bigint, NULL::boolean FROM fresh
             UNION ALL SELECT 'job', environment_id, device_id, id, created FROM job
