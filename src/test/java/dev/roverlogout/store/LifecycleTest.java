@@ -81,6 +81,77 @@ class LifecycleTest {
     }
 
     @Test
+    @DisplayName("a gateway process killed with SIGKILL restarts on its embedded directory by itself, every 202 still there")
+    void restartAfterKill9() throws Exception {
+        int publicPort = freePort();
+        int managementPort = freePort();
+        Path config = Files.writeString(dir.resolve("gateway.yaml"), "# defaults\n");
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "dev.roverlogout.Main", "serve", "--config", config.toString())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("gateway.log").toFile());
+        pb.environment().keySet().removeIf(k -> k.startsWith("RLG_"));
+        pb.environment().putAll(Map.of("RLG_HTTP_HOST", "127.0.0.1", "RLG_HTTP_PORT", Integer.toString(publicPort),
+                "RLG_MANAGEMENT_PORT", Integer.toString(managementPort), "RLG_DATABASE_EMBEDDEDDIR", dir.resolve("pg").toString(),
+                "RLG_DATADIR", dir.toString(), "RLG_AUTH_ADMINTOKEN", TestGateway.ADMIN, "RLG_AUTH_INGESTTOKEN", TestGateway.INGEST));
+        try (Http http = new Http()) {
+            Process first = pb.start();
+            awaitReady(http, managementPort, first);
+            Fixtures.environment(http, managementPort, "killed", "READY");
+            for (int i = 0; i < 20; i++) {
+                assertThat(http.post(publicPort, "/v1/checkins", TestGateway.INGEST,
+                        checkIn("k9-" + i, "killed", "dev-k9-" + i, "2026-11-29T07:00:00Z")).statusCode()).isEqualTo(202);
+            }
+            first.destroyForcibly().waitFor();
+
+            Process second = pb.start();
+            try {
+                awaitReady(http, managementPort, second);
+                // the killed gateway's PostgreSQL outlived it; the new one found and stopped it before starting its own
+                assertThat(Files.readString(dir.resolve("gateway.log"))).contains("left running");
+                io.vertx.core.json.JsonArray again = new io.vertx.core.json.JsonArray();
+                for (int i = 0; i < 20; i++) {
+                    again.add(checkIn("k9-" + i, "killed", "dev-k9-" + i, "2026-11-29T07:00:00Z"));
+                }
+                HttpResponse<Buffer> r = http.post(publicPort, "/v1/checkins", TestGateway.INGEST,
+                        new io.vertx.core.json.JsonObject().put("events", again));
+                assertThat(r.bodyAsJsonObject().getInteger("duplicates")).isEqualTo(20);
+            } finally {
+                second.destroy(); // SIGTERM: a clean stop, which also stops PostgreSQL
+                assertThat(second.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            }
+            assertThat(ProcessHandle.allProcesses().filter(p -> p.info().commandLine()
+                    .map(c -> c.contains(dir.resolve("pg").toString()) && c.contains("postgres")).orElse(false))).isEmpty();
+        }
+    }
+
+    private static int freePort() throws java.io.IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static void awaitReady(Http http, int managementPort, Process process) {
+        long deadline = System.nanoTime() + 90_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            assertThat(process.isAlive()).as("gateway process alive").isTrue();
+            try {
+                if (http.get(managementPort, "/health/ready", null).statusCode() == 200) {
+                    return;
+                }
+            } catch (RuntimeException notYet) {
+                // connection refused while it starts
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+        throw new AssertionError("gateway not ready within 90s");
+    }
+
+    @Test
     @DisplayName("a second gateway on the same embedded directory fails with a clear message and leaves the first running")
     void secondGatewaySameDirectory() {
         Gateway first = TestGateway.startGateway(TestGateway.config(embeddedIn(dir)));

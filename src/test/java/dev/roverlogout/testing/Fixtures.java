@@ -18,7 +18,11 @@ public final class Fixtures {
 
     /** Creates the environment and moves it to {@code status} (PENDING, READY, PAUSED or DISABLED). */
     public static void environment(Http http, TestGateway gw, String id, String status) {
-        assertThat(http.post(gw.managementPort(), "/admin/environments", TestGateway.ADMIN, environment(id)).statusCode())
+        environment(http, gw.managementPort(), id, status);
+    }
+
+    public static void environment(Http http, int managementPort, String id, String status) {
+        assertThat(http.post(managementPort, "/admin/environments", TestGateway.ADMIN, environment(id)).statusCode())
                 .isEqualTo(201);
         String[] steps = switch (status) {
             case "READY" -> new String[] {"activate"};
@@ -27,7 +31,7 @@ public final class Fixtures {
             default -> new String[0];
         };
         for (String step : steps) {
-            assertThat(http.post(gw.managementPort(), "/admin/environments/" + id + "/" + step, TestGateway.ADMIN, null)
+            assertThat(http.post(managementPort, "/admin/environments/" + id + "/" + step, TestGateway.ADMIN, null)
                     .statusCode()).isEqualTo(200);
         }
     }
