@@ -1,25 +1,11 @@
 #!/usr/bin/env bash
-# Ingest benchmark: starts the gateway jar on a fresh embedded database, creates one READY environment,
-# drives POST /v1/checkins with wrk (closed loop, max throughput), and measures bare PostgreSQL with
-# pgbench on the same server (100-row server-generated insert transactions) for the ratio.
-# Usage: bench/run-ingest.sh [BATCH] [CONNECTIONS] [SECONDS]     (needs wrk and pgbench: apt-get install wrk postgresql-client)
+# Ingest throughput: wrk (closed loop, max throughput) against POST /v1/checkins with BATCH unique events per
+# request, then bare PostgreSQL on the same server with pgbench (100-row insert transactions, rows generated
+# server-side, same row shape and indexes as device_event) for the ratio.
+# Usage: bench/run-ingest.sh [BATCH] [CONNECTIONS] [SECONDS]   (needs: apt-get install wrk postgresql-client)
 set -euo pipefail
 BATCH=${1:-100}; CONNS=${2:-32}; SECS=${3:-30}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-WORK=$(mktemp -d /tmp/rlg-bench.XXXX)
-JAR="$ROOT/target/rover-logout-gateway.jar"
-[ -f "$JAR" ] || (cd "$ROOT" && mvn -B -q -DskipTests package)
-cd "$WORK"
-RLG_HTTP_HOST=127.0.0.1 RLG_METRICS_QUEUESTATSINTERVAL=5s java ${JAVA_OPTS:-} -jar "$JAR" > gateway.log 2>&1 &
-GW=$!
-cleanup() { kill "$GW" 2>/dev/null || true; wait "$GW" 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT INT TERM
-for _ in $(seq 1 60); do curl -sf localhost:8081/health/ready >/dev/null && break; sleep 1; done
-ADMIN=$(grep '^admin=' data/tokens.properties | cut -d= -f2); INGEST=$(grep '^ingest=' data/tokens.properties | cut -d= -f2)
-curl -sf -X POST localhost:8081/admin/environments -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
-  -d '{"id":"bench","interconnectUrl":"https://epic.example.org","clientId":"bench","rateLimitPerSecond":100}' >/dev/null
-curl -sf -X POST localhost:8081/admin/environments/bench/activate -H "Authorization: Bearer $ADMIN" >/dev/null
-PGPORT=$(grep -o 'port [0-9]*' gateway.log | head -1 | cut -d' ' -f2)
+source "$(dirname "$0")/start-gateway.sh"
 # warm up (JIT), then measure
 BATCH=$BATCH TOKEN=$INGEST wrk -t2 -c"$CONNS" -d5s -s "$ROOT/bench/checkins.lua" http://127.0.0.1:8080 >/dev/null 2>&1 || true
 echo "== gateway: batch=$BATCH connections=$CONNS ${SECS}s"

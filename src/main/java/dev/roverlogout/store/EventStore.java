@@ -242,64 +242,38 @@ public final class EventStore {
     }
 
     private static Tuple devices(List<CheckInEvent> events) {
-        String[] env = new String[events.size()];
-        String[] device = new String[events.size()];
-        for (int i = 0; i < env.length; i++) {
-            env[i] = events.get(i).environmentId();
-            device[i] = events.get(i).deviceId();
-        }
-        return Tuple.tuple().addArrayOfString(env).addArrayOfString(device);
+        return Tuple.tuple().addArrayOfString(strings(events, CheckInEvent::environmentId))
+                .addArrayOfString(strings(events, CheckInEvent::deviceId));
     }
 
     private static Tuple jobParams(List<CheckInEvent> events, String[] queueing) {
-        int n = events.size();
-        String[] env = new String[n];
-        String[] eventId = new String[n];
-        String[] type = new String[n];
-        String[] device = new String[n];
-        OffsetDateTime[] occurred = new OffsetDateTime[n];
-        String[] request = new String[n];
-        for (int i = 0; i < n; i++) {
-            CheckInEvent e = events.get(i);
-            env[i] = e.environmentId();
-            eventId[i] = e.eventId();
-            type[i] = e.type().name();
-            device[i] = e.deviceId();
-            occurred[i] = e.occurredAt();
-            request[i] = e.requestId();
-        }
-        return Tuple.tuple().addArrayOfString(env).addArrayOfString(eventId).addArrayOfString(type)
-                .addArrayOfString(device).addArrayOfOffsetDateTime(occurred).addArrayOfString(request)
+        return Tuple.tuple().addArrayOfString(strings(events, CheckInEvent::environmentId))
+                .addArrayOfString(strings(events, CheckInEvent::eventId))
+                .addArrayOfString(strings(events, e -> e.type().name()))
+                .addArrayOfString(strings(events, CheckInEvent::deviceId))
+                .addArrayOfOffsetDateTime(events.stream().map(CheckInEvent::occurredAt).toArray(OffsetDateTime[]::new))
+                .addArrayOfString(strings(events, CheckInEvent::requestId))
                 .addArrayOfString(queueing);
     }
 
     private static Tuple eventParams(List<CheckInEvent> events, List<Stored> outcomes) {
-        int n = events.size();
-        String[] env = new String[n];
-        String[] eventId = new String[n];
-        String[] type = new String[n];
-        String[] device = new String[n];
-        OffsetDateTime[] occurred = new OffsetDateTime[n];
-        String[] user = new String[n];
-        String[] locker = new String[n];
-        String[] request = new String[n];
-        String[] outcome = new String[n];
-        Long[] job = new Long[n];
-        for (int i = 0; i < n; i++) {
-            CheckInEvent e = events.get(i);
-            env[i] = e.environmentId();
-            eventId[i] = e.eventId();
-            type[i] = e.type().name();
-            device[i] = e.deviceId();
-            occurred[i] = e.occurredAt();
-            user[i] = e.userId();
-            locker[i] = e.lockerId();
-            request[i] = e.requestId();
-            outcome[i] = outcomes.get(i).outcome();
-            job[i] = outcomes.get(i).jobId();
+        return Tuple.tuple().addArrayOfString(strings(events, CheckInEvent::environmentId))
+                .addArrayOfString(strings(events, CheckInEvent::eventId))
+                .addArrayOfString(strings(events, e -> e.type().name()))
+                .addArrayOfString(strings(events, CheckInEvent::deviceId))
+                .addArrayOfOffsetDateTime(events.stream().map(CheckInEvent::occurredAt).toArray(OffsetDateTime[]::new))
+                .addArrayOfString(strings(events, CheckInEvent::userId))
+                .addArrayOfString(strings(events, CheckInEvent::lockerId))
+                .addArrayOfString(strings(events, CheckInEvent::requestId))
+                .addArrayOfString(outcomes.stream().map(Stored::outcome).toArray(String[]::new))
+                .addArrayOfLong(outcomes.stream().map(Stored::jobId).toArray(Long[]::new));
+    }
+
+    private static String[] strings(List<CheckInEvent> events, java.util.function.Function<CheckInEvent, String> field) {
+        String[] values = new String[events.size()];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = field.apply(events.get(i));
         }
-        return Tuple.tuple().addArrayOfString(env).addArrayOfString(eventId).addArrayOfString(type)
-                .addArrayOfString(device).addArrayOfOffsetDateTime(occurred).addArrayOfString(user)
-                .addArrayOfString(locker).addArrayOfString(request).addArrayOfString(outcome).addArrayOfLong(job);
+        return values;
     }
 }
