@@ -10,6 +10,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.roverlogout.admin.EnvironmentRoutes;
+import dev.roverlogout.admin.KeyRoutes;
+import dev.roverlogout.epic.MasterKey;
+import dev.roverlogout.http.JwksRoutes;
+import dev.roverlogout.store.DatabaseStartException;
+import dev.roverlogout.store.SigningKeyStore;
 import dev.roverlogout.config.GatewayConfig;
 import dev.roverlogout.http.BearerAuth;
 import dev.roverlogout.http.ManagementApi;
@@ -39,12 +44,14 @@ import io.vertx.sqlclient.Pool;
  */
 public final class Gateway {
     private static final Logger log = LoggerFactory.getLogger(Gateway.class);
+    private static final String MASTER_KEY_CHECK = "master-key-check";
 
     private final GatewayConfig config;
     private final Vertx vertx;
     private final AtomicBoolean deployed = new AtomicBoolean();
     private Database database;
     private Map<BearerAuth.Role, String> tokens;
+    private MasterKey masterKey;
     private Pool pool;
     private GroupCommitter committer;
     private QueueStats queueStats;
@@ -83,6 +90,7 @@ public final class Gateway {
         return vertx.executeBlocking(() -> {
             database = Database.open(config.database());
             tokens = TokenStore.resolve(config.auth(), config.dataDir());
+            masterKey = MasterKey.resolve(config.masterKey(), config.dataDir(), !config.database().embedded());
             publicPort = portOrFree(config.http().port());
             managementPort = portOrFree(config.management().port());
             return null;
@@ -93,16 +101,21 @@ public final class Gateway {
             committer = new GroupCommitter(vertx, new EventStore(pool), metrics, queueStats, config.ingest());
             BearerAuth auth = new BearerAuth(tokens);
             CheckInRoutes checkIns = new CheckInRoutes(committer, directory, queueStats, metrics, config.ingest());
-            EnvironmentRoutes environments = new EnvironmentRoutes(new EnvironmentStore(pool), directory, config.publicBaseUrl());
+            SigningKeyStore signingKeys = new SigningKeyStore(pool);
+            KeyRoutes keyRoutes = new KeyRoutes(signingKeys, masterKey, config.keys(), config.publicBaseUrl());
+            EnvironmentRoutes environments = new EnvironmentRoutes(new EnvironmentStore(pool), directory, keyRoutes,
+                    config.publicBaseUrl());
+            JwksRoutes jwks = new JwksRoutes(signingKeys, config.keys().retireAfter());
             GatewayConfig.Endpoint publicEndpoint = new GatewayConfig.Endpoint(config.http().host(), publicPort);
             GatewayConfig.Endpoint managementEndpoint = new GatewayConfig.Endpoint(config.management().host(), managementPort);
             long shutdownMillis = config.shutdownTimeout().toMillis();
-            return Future.all(queueStats.start(config.queueStatsInterval()), directory.start(vertx, 30_000))
+            return checkMasterKey(signingKeys)
+                    .compose(x -> Future.all(queueStats.start(config.queueStatsInterval()), directory.start(vertx, 30_000)))
                     .compose(x -> vertx.deployVerticle(() -> new ManagementApi(managementEndpoint, auth, metrics, pool,
                             deployed::get, environments), new DeploymentOptions()))
                     .compose(id -> {
                         managementDeployment = id;
-                        return vertx.deployVerticle(() -> new PublicApi(publicEndpoint, checkIns, auth, shutdownMillis),
+                        return vertx.deployVerticle(() -> new PublicApi(publicEndpoint, checkIns, jwks, auth, shutdownMillis),
                                 new DeploymentOptions().setInstances(Math.max(1, Runtime.getRuntime().availableProcessors())));
                     })
                     .map(id -> {
@@ -111,6 +124,25 @@ public final class Gateway {
                         return null;
                     });
         });
+    }
+
+    /**
+     * Every replica must encrypt keys under the same master key: the first start stores an encrypted check value,
+     * later starts must be able to decrypt it.
+     */
+    private Future<Void> checkMasterKey(SigningKeyStore keys) {
+        return keys.checkValue()
+                .compose(stored -> stored.isPresent() ? Future.succeededFuture(stored.get())
+                        : keys.storeCheckValue(masterKey.encrypt(MASTER_KEY_CHECK, MASTER_KEY_CHECK)))
+                .compose(value -> {
+                    try {
+                        masterKey.decrypt(MASTER_KEY_CHECK, value);
+                        return Future.succeededFuture();
+                    } catch (IllegalStateException e) {
+                        return Future.failedFuture(new DatabaseStartException("security.masterKey is not the key this "
+                                + "database's signing keys are encrypted with; give every replica the same key"));
+                    }
+                });
     }
 
     /** Port 0 = a free port chosen now, so that every instance of a server binds the same one. */

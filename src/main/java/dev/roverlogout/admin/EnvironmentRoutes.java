@@ -25,11 +25,13 @@ public final class EnvironmentRoutes {
 
     private final EnvironmentStore store;
     private final EnvironmentDirectory directory;
+    private final KeyRoutes keys;
     private final String publicBaseUrl;
 
-    public EnvironmentRoutes(EnvironmentStore store, EnvironmentDirectory directory, String publicBaseUrl) {
+    public EnvironmentRoutes(EnvironmentStore store, EnvironmentDirectory directory, KeyRoutes keys, String publicBaseUrl) {
         this.store = store;
         this.directory = directory;
+        this.keys = keys;
         this.publicBaseUrl = publicBaseUrl;
     }
 
@@ -50,11 +52,13 @@ public final class EnvironmentRoutes {
         router.post("/admin/environments/:id/resume").respond(ctx -> status(ctx, EnumSet.of(Status.PAUSED), Status.READY));
         router.post("/admin/environments/:id/disable").respond(ctx ->
                 status(ctx, EnumSet.of(Status.PENDING, Status.READY, Status.PAUSED), Status.DISABLED));
+        keys.mount(router, store);
     }
 
     private Future<JsonObject> create(RoutingContext ctx) {
         Environment candidate = EnvironmentValidator.forCreate(jsonBody(ctx, true));
-        return store.create(candidate, ACTOR).map(created -> {
+        return keys.newKey(ctx.vertx(), candidate.id(), candidate.signingAlgorithm(), java.time.Duration.ZERO)
+                .compose(key -> store.create(candidate, key, ACTOR)).map(created -> {
             Environment e = created.orElseThrow(() -> Problem.conflict("an environment with id '" + candidate.id() + "' exists"));
             directory.added(e.id());
             ctx.response().setStatusCode(201).putHeader("Location", "/admin/environments/" + e.id());
@@ -65,7 +69,8 @@ public final class EnvironmentRoutes {
     private Future<JsonObject> get(RoutingContext ctx) {
         String id = ctx.pathParam("id");
         return store.get(id).map(found -> found.orElseThrow(() -> notFound(id)))
-                .compose(e -> store.statusHistory(id).map(h -> e.toJson(publicBaseUrl).put("statusHistory", h)));
+                .compose(e -> store.statusHistory(id).map(h -> e.toJson(publicBaseUrl).put("statusHistory", h)))
+                .compose(json -> keys.view(id).map(k -> json.put("keys", k)));
     }
 
     private Future<JsonObject> patch(RoutingContext ctx) {
@@ -106,7 +111,7 @@ public final class EnvironmentRoutes {
                 .map(changed -> changed.orElseThrow(() -> notFound(id)).toJson(publicBaseUrl));
     }
 
-    private static Problem notFound(String id) {
+    static Problem notFound(String id) {
         return Problem.notFound("no environment with id '" + id + "'");
     }
 

@@ -11,19 +11,22 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.web.Router;
 
 /**
- * The public port: ingest (and, from issue 3, the JWKS). Deployed once per event loop; the instances share the
+ * The public port: ingest and the JWKS. Deployed once per event loop; the instances share the
  * port. Stopping shuts the server down gracefully: no new connections, in-flight requests are answered.
  */
 public final class PublicApi extends VerticleBase {
     private final GatewayConfig.Endpoint endpoint;
     private final CheckInRoutes checkIns;
+    private final JwksRoutes jwks;
     private final BearerAuth auth;
     private final long shutdownMillis;
     private HttpServer server;
 
-    public PublicApi(GatewayConfig.Endpoint endpoint, CheckInRoutes checkIns, BearerAuth auth, long shutdownMillis) {
+    public PublicApi(GatewayConfig.Endpoint endpoint, CheckInRoutes checkIns, JwksRoutes jwks, BearerAuth auth,
+                     long shutdownMillis) {
         this.endpoint = endpoint;
         this.checkIns = checkIns;
+        this.jwks = jwks;
         this.auth = auth;
         this.shutdownMillis = shutdownMillis;
     }
@@ -32,6 +35,7 @@ public final class PublicApi extends VerticleBase {
     public Future<?> start() {
         Router router = Router.router(vertx);
         checkIns.mount(router, auth);
+        jwks.mount(router);
         router.route().failureHandler(Problems::handle);
         server = vertx.createHttpServer(serverOptions()).requestHandler(router);
         return server.listen(endpoint.port(), endpoint.host());

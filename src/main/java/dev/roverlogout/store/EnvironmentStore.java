@@ -72,8 +72,8 @@ public final class EnvironmentStore {
         this.pool = pool;
     }
 
-    /** Creates a PENDING environment; empty when the id exists. */
-    public Future<Optional<Environment>> create(Environment e, String actor) {
+    /** Creates a PENDING environment with its first signing key; empty when the id exists. */
+    public Future<Optional<Environment>> create(Environment e, SigningKeyRow firstKey, String actor) {
         Tuple t = Tuple.of(e.id(), e.displayName(), e.interconnectUrl(), e.instance(), e.clientId(),
                 e.rateLimitPerSecond(), e.burst(), e.maxConcurrency(), e.signingAlgorithm(), e.disassociatePath(),
                 e.tokenAudience(), e.allowInsecure());
@@ -82,7 +82,8 @@ public final class EnvironmentStore {
                 return Future.succeededFuture(Optional.<Environment>empty());
             }
             Environment created = Environment.from(rows.iterator().next());
-            return record(conn, created.id(), null, created.status().name(), actor, "created")
+            return SigningKeyStore.insert(conn, firstKey)
+                    .compose(v -> record(conn, created.id(), null, created.status().name(), actor, "created"))
                     .map(v -> Optional.of(created));
         }));
     }

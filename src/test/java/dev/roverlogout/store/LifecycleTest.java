@@ -49,6 +49,7 @@ class LifecycleTest {
         Map<String, String> env = embeddedIn(dir);
         env.put("RLG_AUTH_ADMINTOKEN", "");
         env.put("RLG_AUTH_INGESTTOKEN", "");
+        env.put("RLG_SECURITY_MASTERKEY", "");
         String admin;
         try (Http http = new Http()) {
             Gateway first = TestGateway.startGateway(TestGateway.config(env));
@@ -64,6 +65,8 @@ class LifecycleTest {
             Path tokens = dir.resolve("tokens.properties");
             assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(tokens))).isEqualTo("rw-------");
             assertThat(Files.readString(tokens)).contains(admin);
+            Path masterKey = dir.resolve("master.key");
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(masterKey))).isEqualTo("rw-------");
 
             Gateway second = TestGateway.startGateway(TestGateway.config(env));
             try {

@@ -17,6 +17,8 @@ import io.vertx.core.Future;
 public final class TestGateway implements AutoCloseable {
     public static final String ADMIN = "test-admin-token-0123456789";
     public static final String INGEST = "test-ingest-token-0123456789";
+    /** A fixed test master key (base64 of 32 bytes); never a production value. */
+    public static final String MASTER_KEY = java.util.Base64.getEncoder().encodeToString(new byte[32]);
 
     private final Gateway gateway;
     private final String databaseUrl;
@@ -47,6 +49,12 @@ public final class TestGateway implements AutoCloseable {
         env.put("RLG_AUTH_ADMINTOKEN", ADMIN);
         env.put("RLG_AUTH_INGESTTOKEN", INGEST);
         env.put("RLG_SHUTDOWN_TIMEOUT", "5s");
+        env.put("RLG_SECURITY_MASTERKEY", MASTER_KEY);
+        try {
+            env.put("RLG_DATADIR", Files.createTempDirectory("rlg-data").toString());
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
         env.putAll(overrides);
         try {
             Path empty = Files.createTempFile("gateway", ".yaml");
