@@ -67,6 +67,9 @@ CREATE TABLE disassociation_job (
     lease_owner       text,
     lease_expires_at  timestamptz,
     lease_fence       bigint,
+    -- occurredAt of a check-out that arrived while this job was being sent: the call may already be on its way
+    -- and cannot be taken back, but a retry or a rescue must cancel the job instead of sending it again
+    fenced_at         timestamptz,
     last_status       integer,
     last_error        text,
     finished_at       timestamptz,

@@ -66,11 +66,13 @@ public final class CheckInRoutes {
         List<CheckInEvent> events = CheckInValidator.parse(ctx.body().buffer(), requestId);
         Set<String> ids = new LinkedHashSet<>();
         events.forEach(e -> ids.add(e.environmentId()));
-        return environments.unknown(ids).compose(unknown -> {
+        return environments.unknown(ids).recover(e -> Future.failedFuture(e instanceof Problem ? e
+                : Problem.unavailable("the database is unavailable; nothing was stored, retry later",
+                        config.retryAfter().toSeconds()))).compose(unknown -> {
             if (!unknown.isEmpty()) {
                 return Future.failedFuture(unknownEnvironments(events, unknown));
             }
-            if (queueStats.backlog() >= config.maxBacklog()) {
+            if (queueStats.backlog() > config.maxBacklog()) {
                 return Future.failedFuture(Problem.unavailable("the queued backlog (" + queueStats.backlog()
                         + " jobs) is over ingest.maxBacklog; nothing was stored, retry later", config.retryAfter().toSeconds())
                         .with("reason", "backlog"));

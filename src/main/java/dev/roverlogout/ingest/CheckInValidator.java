@@ -124,7 +124,24 @@ public final class CheckInValidator {
             errors.add(new FieldError(index, field, "must not contain NUL characters"));
             return null;
         }
+        if (!wellFormed(s)) {
+            errors.add(new FieldError(index, field, "must be valid Unicode (it holds an unpaired surrogate escape)"));
+            return null;
+        }
         return s;
+    }
+
+    /** JSON allows "\ud800" alone; UTF-8 cannot carry it (it would be stored as '?' and collide). */
+    static boolean wellFormed(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static String deviceId(JsonObject o, Integer index, List<FieldError> errors) {

@@ -6,7 +6,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,8 +38,11 @@ public final class GroupCommitter {
     public record Result(CheckInEvent event, String status, String outcome) {
     }
 
-    private record Pending(List<CheckInEvent> events, Promise<List<Result>> promise, Context caller) {
+    private record Pending(List<CheckInEvent> events, Promise<List<Result>> promise, Context caller, long deadline) {
     }
+
+    /** Requests waiting for a writer, in events, above which new requests are refused at once with 503. */
+    static final int MAX_WAITING_GROUPS = 20;
 
     private final Vertx vertx;
     private final Context context;
@@ -69,7 +71,8 @@ public final class GroupCommitter {
     public Future<List<Result>> submit(List<CheckInEvent> events) {
         Context caller = vertx.getOrCreateContext();
         Promise<List<Result>> promise = Promise.promise();
-        context.runOnContext(v -> enqueue(new Pending(events, promise, caller)));
+        long deadline = System.nanoTime() + config.commitTimeout().toNanos();
+        context.runOnContext(v -> enqueue(new Pending(events, promise, caller, deadline)));
         return promise.future();
     }
 
@@ -91,6 +94,11 @@ public final class GroupCommitter {
     private void enqueue(Pending p) {
         if (drained != null) {
             answer(p, Future.failedFuture(Problem.unavailable("the gateway is shutting down", 1)));
+            return;
+        }
+        if (waitingEvents >= MAX_WAITING_GROUPS * config.groupMaxEvents()) {
+            answer(p, Future.failedFuture(Problem.unavailable("the database is not keeping up; nothing was stored, retry later",
+                    config.retryAfter().toSeconds())));
             return;
         }
         waiting.add(p);
@@ -118,12 +126,21 @@ public final class GroupCommitter {
         }
         List<Pending> group = new ArrayList<>();
         int n = 0;
+        long now = System.nanoTime();
         while (!waiting.isEmpty() && (group.isEmpty() || n + waiting.peek().events().size() <= config.groupMaxEvents())) {
             Pending p = waiting.poll();
+            waitingEvents -= p.events().size();
+            if (now - p.deadline() > 0) { // waited out its commit timeout before a writer was free: never written
+                answer(p, Future.failedFuture(Problem.unavailable("the database did not keep up; nothing was stored, "
+                        + "retry later", config.retryAfter().toSeconds())));
+                continue;
+            }
             group.add(p);
             n += p.events().size();
         }
-        waitingEvents -= n;
+        if (group.isEmpty()) {
+            return;
+        }
         writing++;
         write(group, 0).onComplete(done -> {
             writing--;
@@ -151,16 +168,21 @@ public final class GroupCommitter {
                 }
             }
         }
-        return store.write(distinct)
-                .timeout(config.commitTimeout().toMillis(), TimeUnit.MILLISECONDS)
-                .transform(ar -> {
-                    if (ar.succeeded()) {
-                        metrics.groupCommitted(distinct.size());
-                        group.forEach(p -> answer(p, Future.succeededFuture(results(p, first, ar.result()))));
-                        return Future.succeededFuture();
-                    }
-                    return recover(group, ar.cause(), retry);
-                });
+        // requests that wait past their commit timeout are answered 503 (their events may still commit: a retry is
+        // safe, eventId is idempotent), but the writer slot is held until the transaction really ends, so a stalled
+        // database never has more than ingest.groupCommit.writers transactions open on it
+        long timer = vertx.setTimer(config.commitTimeout().toMillis(), id -> group.forEach(p -> answer(p,
+                Future.failedFuture(Problem.unavailable("the database did not confirm the write in time; the events "
+                        + "may have been stored, and retrying is safe", config.retryAfter().toSeconds())))));
+        return store.write(distinct).transform(ar -> {
+            vertx.cancelTimer(timer);
+            if (ar.succeeded()) {
+                metrics.groupCommitted(distinct.size());
+                group.forEach(p -> answer(p, Future.succeededFuture(results(p, first, ar.result()))));
+                return Future.succeededFuture();
+            }
+            return recover(group, ar.cause(), retry);
+        });
     }
 
     private Future<Void> recover(List<Pending> group, Throwable failure, int retry) {
@@ -193,8 +215,11 @@ public final class GroupCommitter {
             Result r = s == null ? new Result(e, "duplicate", "duplicate") : new Result(e, "accepted", s.outcome());
             results.add(r);
             metrics.checkIn(e.environmentId(), e.type().name(), metricResult(r.outcome()));
-            if ("cancel_race".equals(r.outcome())) {
+            if (s != null && s.raced()) {
                 metrics.checkOutRace(e.environmentId());
+            }
+            if ("cancelled_job".equals(r.outcome())) {
+                metrics.disassociation(e.environmentId(), "cancelled");
             }
             if ("queued".equals(r.outcome())) {
                 queued++;
@@ -204,11 +229,15 @@ public final class GroupCommitter {
         return results;
     }
 
-    /** The {@code result} label of rlg_checkins_total for an event outcome. */
+    /**
+     * The {@code result} label of rlg_checkins_total for an event outcome, within the contract's values: a check-in
+     * superseded by a later check-out counts as skipped (recorded, Epic not called).
+     */
     static String metricResult(String outcome) {
         return switch (outcome) {
             case "queued", "recorded", "cancel_race" -> "accepted";
-            default -> outcome; // duplicate, coalesced, skipped, superseded, cancelled_job
+            case "superseded" -> "skipped";
+            default -> outcome; // duplicate, coalesced, skipped, cancelled_job
         };
     }
 
@@ -231,7 +260,14 @@ public final class GroupCommitter {
                 || state.equals("25006") || state.startsWith("40");
     }
 
+    /** Answers once: a request answered 503 at its timeout ignores the late outcome of its write. */
     private static void answer(Pending p, Future<List<Result>> outcome) {
-        p.caller().runOnContext(v -> p.promise().handle(outcome));
+        p.caller().runOnContext(v -> {
+            if (outcome.succeeded()) {
+                p.promise().tryComplete(outcome.result());
+            } else {
+                p.promise().tryFail(outcome.cause());
+            }
+        });
     }
 }

@@ -67,6 +67,14 @@ public final class GatewayMetrics {
                 .register(registry)).increment();
     }
 
+    /** {@code rlg_disassociations_total{environment,outcome}}: a job reached an outcome (here: cancelled at ingest). */
+    public void disassociation(String environment, String outcome) {
+        counters.computeIfAbsent("d|" + environment + "|" + outcome, k -> Counter.builder("rlg.disassociations")
+                .description("Disassociation jobs by outcome")
+                .tags("environment", environment, "outcome", outcome)
+                .register(registry)).increment();
+    }
+
     /** {@code rlg_ingest_rejected_total{reason}}: requests answered with an error, by reason. */
     public void ingestRejected(String reason) {
         counters.computeIfAbsent("x|" + reason, k -> Counter.builder("rlg.ingest.rejected")

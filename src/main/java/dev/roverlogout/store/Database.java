@@ -71,7 +71,9 @@ public final class Database implements AutoCloseable {
                 .addProperty("plan_cache_mode", "force_generic_plan")
                 // a generic plan made while a table is small would seq-scan it for every event forever after; every
                 // hot statement of the gateway is meant to run on an index, so never prefer a seq scan
-                .addProperty("enable_seqscan", "off");
+                .addProperty("enable_seqscan", "off")
+                // a 202 promises durability: never inherit a role or database default of synchronous_commit=off
+                .addProperty("synchronous_commit", "on");
         NetClientOptions tcp = new NetClientOptions()
                 .setConnectTimeout((int) connectTimeoutMillis)
                 .setTcpKeepAlive(true)

@@ -46,15 +46,18 @@ public final class EventStore {
             """;
 
     /**
-     * One round's jobs. Returns one row per new event ('fresh': env, event id), per job created or coalesced into
-     * ('job': env, device, job id, created), per job cancelled ('cancel') and per job already being sent ('race').
-     * $1 environment ids, $2 event ids, $3 types, $4 device ids, $5 occurredAt, $6 request ids, $7 statuses:
-     * READY/PAUSED environments (the ones whose check-ins queue).
+     * One round's jobs. Returns a row per new event ('fresh', its 1-based position in the round), per job created or
+     * coalesced into ('job', environment, device, job id, queued|coalesced) and per open job a check-out fenced
+     ('fence', position, job id, its state now: cancelled, or sending when the call was already under way).
+     * Events are matched by position, never by their text (an eventId may not survive the round trip unchanged);
+     * jobs by environment and device, whose characters are restricted.
+     * $1 environment ids, $2 event ids, $3 types, $4 device ids, $5 occurredAt, $6 request ids, $7 the READY/PAUSED
+     * environments (whose check-ins queue).
      */
     static final String APPLY_JOBS = """
             WITH input AS (
               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[])
-                AS i(environment_id, event_id, type, device_id, occurred_at, request_id)
+                WITH ORDINALITY AS i(environment_id, event_id, type, device_id, occurred_at, request_id, ord)
             ),
             fresh AS (
               SELECT i.* FROM input i
@@ -76,33 +79,35 @@ public final class EventStore {
               DO UPDATE SET checked_in_at = GREATEST(j.checked_in_at, EXCLUDED.checked_in_at)
               RETURNING j.id, j.environment_id, j.device_id, (j.xmax = 0) AS created
             ),
+            open_jobs AS (
+              SELECT f.ord, f.event_id, f.occurred_at, o.id
+                FROM fresh f CROSS JOIN LATERAL (
+                  (SELECT j.id FROM disassociation_job j
+                    WHERE j.environment_id = f.environment_id AND j.device_id = f.device_id
+                      AND j.state = 'queued' AND j.checked_in_at < f.occurred_at)
+                  UNION ALL
+                  (SELECT j.id FROM disassociation_job j
+                    WHERE j.environment_id = f.environment_id AND j.device_id = f.device_id
+                      AND j.state = 'sending' AND j.checked_in_at < f.occurred_at)) o
+               WHERE f.type = 'CHECK_OUT'
+            ),
             fenced AS (
-              SELECT f.environment_id, f.device_id, f.event_id, q.id
-                FROM fresh f CROSS JOIN LATERAL (
-                  SELECT j.id FROM disassociation_job j
-                   WHERE j.environment_id = f.environment_id AND j.device_id = f.device_id
-                     AND j.state = 'queued' AND j.checked_in_at < f.occurred_at LIMIT 1) q
-               WHERE f.type = 'CHECK_OUT'
-            ),
-            cancelled AS (
+              -- one statement for both states: if a lane claimed the job after this statement's snapshot, the row
+              -- is re-read (READ COMMITTED) and the fence lands on the 'sending' job instead of being lost
               UPDATE disassociation_job j
-                 SET state = 'cancelled', finished_at = now(), last_error = 'cancelled by check-out event ' || c.event_id
-                FROM fenced c
-               WHERE j.id = c.id AND j.state = 'queued'
-              RETURNING j.id, c.environment_id, c.device_id
-            ),
-            racing AS (
-              SELECT s.id, f.environment_id, f.device_id
-                FROM fresh f CROSS JOIN LATERAL (
-                  SELECT j.id FROM disassociation_job j
-                   WHERE j.environment_id = f.environment_id AND j.device_id = f.device_id
-                     AND j.state = 'sending' AND j.checked_in_at < f.occurred_at LIMIT 1) s
-               WHERE f.type = 'CHECK_OUT'
+                 SET state = CASE WHEN j.state = 'queued' THEN 'cancelled' ELSE j.state END,
+                     finished_at = CASE WHEN j.state = 'queued' THEN now() ELSE j.finished_at END,
+                     last_error = CASE WHEN j.state = 'queued' THEN 'cancelled by check-out event ' || o.event_id
+                                       ELSE j.last_error END,
+                     fenced_at = GREATEST(j.fenced_at, o.occurred_at)
+                FROM open_jobs o
+               WHERE j.id = o.id AND j.state IN ('queued', 'sending')
+              RETURNING j.id, o.ord, j.state
             )
-            SELECT 'fresh', environment_id, event_id, NULL::bigint, NULL::boolean FROM fresh
-            UNION ALL SELECT 'job', environment_id, device_id, id, created FROM job
-            UNION ALL SELECT 'cancel', environment_id, device_id, id, NULL FROM cancelled
-            UNION ALL SELECT 'race', environment_id, device_id, id, NULL FROM racing
+            SELECT 'fresh', ord, NULL::text, NULL::text, NULL::bigint, NULL::text FROM fresh
+            UNION ALL SELECT 'job', NULL, environment_id, device_id, id, CASE WHEN created THEN 'queued' ELSE 'coalesced' END
+              FROM job
+            UNION ALL SELECT 'fence', ord, NULL, NULL, id, state FROM fenced
             """;
 
     static final String INSERT_EVENTS = """
@@ -112,8 +117,14 @@ public final class EventStore {
                                  $7::text[], $8::text[], $9::text[], $10::bigint[])
             """;
 
-    /** What one stored event did; see the outcome CHECK in V1__schema.sql. */
-    public record Stored(String outcome, Long jobId) {
+    /**
+     * What one stored event did (see the outcome CHECK in V1__schema.sql); {@code raced}: a check-out found the
+     * device's call already being sent and fenced it.
+     */
+    public record Stored(String outcome, Long jobId, boolean raced) {
+        Stored(String outcome, Long jobId) {
+            this(outcome, jobId, false);
+        }
     }
 
     /** The events of environments that do not exist (deleted since the request was validated). */
@@ -191,33 +202,32 @@ public final class EventStore {
     /** Matches the rows of {@link #APPLY_JOBS} to the round's events (one event per device in a round). */
     private static void outcomes(List<CheckInEvent> round, RowSet<Row> rows, Set<String> queueing,
                                  List<CheckInEvent> fresh, List<Stored> outcomes) {
-        Set<String> freshKeys = new java.util.HashSet<>();
+        boolean[] isFresh = new boolean[round.size()];
         Map<String, Row> jobs = new HashMap<>();
-        Map<String, Long> cancels = new HashMap<>();
-        Map<String, Long> races = new HashMap<>();
+        Map<Integer, Long> cancelled = new HashMap<>();
+        Map<Integer, Long> racing = new HashMap<>();
         for (Row row : rows) {
-            String k = key(row.getString(1), row.getString(2));
             switch (row.getString(0)) {
-                case "fresh" -> freshKeys.add(k);
-                case "job" -> jobs.put(k, row);
-                case "cancel" -> cancels.put(k, row.getLong(3));
-                default -> races.put(k, row.getLong(3));
+                case "fresh" -> isFresh[row.getLong(1).intValue() - 1] = true;
+                case "job" -> jobs.put(key(row.getString(2), row.getString(3)), row);
+                default -> ("cancelled".equals(row.getString(5)) ? cancelled : racing)
+                        .putIfAbsent(row.getLong(1).intValue() - 1, row.getLong(4));
             }
         }
-        for (CheckInEvent e : round) {
-            if (!freshKeys.contains(key(e.environmentId(), e.eventId()))) {
+        for (int i = 0; i < round.size(); i++) {
+            if (!isFresh[i]) {
                 continue; // a duplicate
             }
-            String device = key(e.environmentId(), e.deviceId());
+            CheckInEvent e = round.get(i);
             Stored s;
             if (e.type() == CheckInEvent.Type.CHECK_IN) {
-                Row job = jobs.get(device);
+                Row job = jobs.get(key(e.environmentId(), e.deviceId()));
                 s = !queueing.contains(e.environmentId()) ? new Stored("skipped", null)
                         : job == null ? new Stored("superseded", null)
-                        : new Stored(job.getBoolean(4) ? "queued" : "coalesced", job.getLong(3));
+                        : new Stored(job.getString(5), job.getLong(4));
             } else {
-                s = cancels.containsKey(device) ? new Stored("cancelled_job", cancels.get(device))
-                        : races.containsKey(device) ? new Stored("cancel_race", races.get(device))
+                s = cancelled.containsKey(i) ? new Stored("cancelled_job", cancelled.get(i), racing.containsKey(i))
+                        : racing.containsKey(i) ? new Stored("cancel_race", racing.get(i), true)
                         : new Stored("recorded", null);
             }
             fresh.add(e);

@@ -39,9 +39,9 @@ class BacklogTest {
     }
 
     @Test
-    @DisplayName("over ingest.maxBacklog queued jobs ingest answers 503 + Retry-After and stores nothing; gauges show the queue")
+    @DisplayName("above ingest.maxBacklog queued jobs ingest answers 503 + Retry-After and stores nothing; gauges show the queue")
     void backlogBound() throws Exception {
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < 4; i++) { // 3 is the bound; the 4th is accepted at the bound, the 5th is above it
             assertThat(http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST,
                     checkIn("bl-" + i, "full", "dev-bl-" + i, "2026-11-29T07:00:00Z")).statusCode()).isEqualTo(202);
         }
@@ -54,10 +54,10 @@ class BacklogTest {
 
         String metrics = "";
         long deadline = System.nanoTime() + 10_000_000_000L;
-        while (!metrics.contains("rlg_queue_depth{environment=\"full\"} 3.0") && System.nanoTime() < deadline) {
+        while (!metrics.contains("rlg_queue_depth{environment=\"full\"} 4.0") && System.nanoTime() < deadline) {
             metrics = http.get(gw.managementPort(), "/metrics", null).bodyAsString();
         }
-        assertThat(metrics).contains("rlg_queue_depth{environment=\"full\"} 3.0")
+        assertThat(metrics).contains("rlg_queue_depth{environment=\"full\"} 4.0")
                 .containsPattern("rlg_queue_oldest_age_seconds\\{environment=\"full\"} [0-9.]+")
                 .contains("rlg_ingest_rejected_total{reason=\"backlog\"} 1.0")
                 .contains("vertx_pool_");

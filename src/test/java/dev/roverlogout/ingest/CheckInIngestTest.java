@@ -106,6 +106,36 @@ class CheckInIngestTest {
         assertThat(queuedJobs("ready", "dev-fence")).isZero();
         assertThat(column(gw.databaseUrl(), "SELECT state FROM disassociation_job WHERE device_id = 'dev-fence'"))
                 .containsExactly("cancelled");
+        assertThat(http.get(gw.managementPort(), "/metrics", null).bodyAsString())
+                .containsPattern("rlg_disassociations_total\\{environment=\"ready\",outcome=\"cancelled\"} [1-9]");
+    }
+
+    @Test
+    @DisplayName("a check-out while the device's call is already being sent fences the job: counted, recorded, never re-sent")
+    void checkOutWhileSending() {
+        ingest(checkIn("race-1", "ready", "dev-race", "2026-11-29T07:00:00Z"));
+        // what a dispatch lane does when it claims the job (issue 4 owns the lanes)
+        column(gw.databaseUrl(), "UPDATE disassociation_job SET state = 'sending', lease_owner = 'test', "
+                + "lease_expires_at = now() + interval '1 minute' WHERE device_id = 'dev-race' RETURNING id");
+        JsonObject r = ingest(checkOut("race-2", "ready", "dev-race", "2026-11-29T07:10:00Z")).bodyAsJsonObject();
+        assertThat(r.getJsonArray("results").getJsonObject(0).getString("outcome")).isEqualTo("cancel_race");
+        assertThat(column(gw.databaseUrl(), "SELECT fenced_at::text FROM disassociation_job WHERE device_id = 'dev-race'"))
+                .containsExactly("2026-11-29 07:10:00+00");
+        assertThat(column(gw.databaseUrl(), "SELECT outcome FROM device_event WHERE event_id = 'race-2'"))
+                .containsExactly("cancel_race");
+        assertThat(http.get(gw.managementPort(), "/metrics", null).bodyAsString())
+                .contains("rlg_checkout_races_total{environment=\"ready\"} 1.0");
+    }
+
+    @Test
+    @DisplayName("an eventId with an unpaired surrogate escape is refused: it could not be stored unchanged")
+    void unpairedSurrogate() {
+        HttpResponse<Buffer> r = http.postRaw(gw.publicPort(), "/v1/checkins", TestGateway.INGEST, "application/json",
+                Buffer.buffer("{\"eventId\":\"sur-\\ud800\",\"environmentId\":\"ready\",\"deviceId\":\"dev-sur\","
+                        + "\"occurredAt\":\"2026-11-29T07:00:00Z\"}"));
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(r.bodyAsJsonObject().getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("eventId");
+        assertThat(count(gw.databaseUrl(), "SELECT count(*) FROM disassociation_job WHERE device_id = 'dev-sur'")).isZero();
     }
 
     @Test
