@@ -10,6 +10,7 @@ import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -73,6 +74,23 @@ public final class GatewayMetrics {
                 .description("Disassociation jobs by outcome")
                 .tags("environment", environment, "outcome", outcome)
                 .register(registry)).increment();
+    }
+
+    /** {@code rlg_token_requests_total{environment,result}}: token requests to Epic, by result. */
+    public void tokenRequest(String environment, String result) {
+        counters.computeIfAbsent("t|" + environment + "|" + result, k -> Counter.builder("rlg.token.requests")
+                .description("OAuth token requests to Epic, by result")
+                .tags("environment", environment, "result", result)
+                .register(registry)).increment();
+    }
+
+    /** {@code rlg_epic_request_duration_seconds{environment,endpoint,status}}: one call to Epic. */
+    public void epicRequest(String environment, String endpoint, int status, long nanos) {
+        Timer.builder("rlg.epic.request.duration")
+                .description("Calls to Epic, by endpoint (token, disassociate) and HTTP status (0 = no answer)")
+                .tags("environment", environment, "endpoint", endpoint, "status", Integer.toString(status))
+                .publishPercentileHistogram()
+                .register(registry).record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
     }
 
     /** {@code rlg_ingest_rejected_total{reason}}: requests answered with an error, by reason. */

@@ -1,0 +1,92 @@
+package dev.roverlogout.sim;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+import io.vertx.core.json.JsonObject;
+
+/**
+ * One simulated Epic Interconnect instance: who may call it (client id, JWK Set URL), how it behaves
+ * (rate limit, latency, errors, outage, key not yet synced) and what it saw. Settings change at runtime through
+ * {@code /_sim/instances/{name}}; all fields are touched on the simulator's event loop only.
+ */
+final class SimInstance {
+    final String name;
+    String clientId;
+    String jwksUrl;
+    /** Calls per second before 429 (0 = unlimited). */
+    int rateLimitPerSecond;
+    long latencyMillis;
+    /** Share of disassociate calls answered 503 (0..1). */
+    double errorRate;
+    boolean outage;
+    /** false = the token endpoint answers invalid_client, as Epic does until a new key has synced. */
+    boolean keySynced = true;
+    int tokenLifetimeSeconds = 3600;
+
+    final Map<String, Long> tokens = new ConcurrentHashMap<>();          // access token -> expiry (epoch ms)
+    final Map<String, Long> usedJti = new ConcurrentHashMap<>();         // jti -> expiry (epoch ms)
+    final Map<String, AtomicLong> callsPerDevice = new ConcurrentHashMap<>();
+    final Map<Long, AtomicLong> callsPerSecond = new ConcurrentHashMap<>();
+    final AtomicLong tokenRequests = new AtomicLong();
+    final AtomicLong tokensIssued = new AtomicLong();
+    final Map<String, AtomicLong> tokenFailures = new ConcurrentHashMap<>();
+    final AtomicLong rateLimited = new AtomicLong();
+    final AtomicLong injectedErrors = new AtomicLong();
+    final AtomicLong unauthorized = new AtomicLong();
+    long windowSecond;
+    int windowCount;
+
+    SimInstance(String name) {
+        this.name = name;
+    }
+
+    /** Applies the settings present in {@code o}; unknown fields are ignored by the caller's validation. */
+    void configure(JsonObject o) {
+        clientId = o.getString("clientId", clientId);
+        jwksUrl = o.getString("jwksUrl", jwksUrl);
+        rateLimitPerSecond = o.getInteger("rateLimitPerSecond", rateLimitPerSecond);
+        latencyMillis = o.getLong("latencyMillis", latencyMillis);
+        errorRate = o.getDouble("errorRate", errorRate);
+        outage = o.getBoolean("outage", outage);
+        keySynced = o.getBoolean("keySynced", keySynced);
+        tokenLifetimeSeconds = o.getInteger("tokenLifetimeSeconds", tokenLifetimeSeconds);
+    }
+
+    SimInstance tap(java.util.function.Consumer<SimInstance> f) {
+        f.accept(this);
+        return this;
+    }
+
+    JsonObject settings() {
+        return new JsonObject().put("name", name).put("clientId", clientId).put("jwksUrl", jwksUrl)
+                .put("rateLimitPerSecond", rateLimitPerSecond).put("latencyMillis", latencyMillis)
+                .put("errorRate", errorRate).put("outage", outage).put("keySynced", keySynced)
+                .put("tokenLifetimeSeconds", tokenLifetimeSeconds);
+    }
+
+    JsonObject stats() {
+        JsonObject devices = new JsonObject();
+        long calls = 0;
+        long duplicates = 0;
+        for (Map.Entry<String, AtomicLong> e : callsPerDevice.entrySet()) {
+            devices.put(e.getKey(), e.getValue().get());
+            calls += e.getValue().get();
+            duplicates += e.getValue().get() - 1;
+        }
+        JsonObject perSecond = new JsonObject();
+        long maxPerSecond = 0;
+        for (Map.Entry<Long, AtomicLong> e : new java.util.TreeMap<>(callsPerSecond).entrySet()) {
+            perSecond.put(Long.toString(e.getKey()), e.getValue().get());
+            maxPerSecond = Math.max(maxPerSecond, e.getValue().get());
+        }
+        JsonObject failures = new JsonObject();
+        tokenFailures.forEach((reason, n) -> failures.put(reason, n.get()));
+        return settings().put("tokenRequests", tokenRequests.get()).put("tokensIssued", tokensIssued.get())
+                .put("tokenFailures", failures).put("disassociateCalls", calls).put("devices", callsPerDevice.size())
+                .put("duplicateCalls", duplicates).put("maxCallsPerSecond", maxPerSecond)
+                .put("rateLimited", rateLimited.get()).put("injectedErrors", injectedErrors.get())
+                .put("unauthorized", unauthorized.get()).put("callsPerSecond", perSecond).put("callsPerDevice", devices);
+    }
+}
