@@ -11,7 +11,10 @@ import org.slf4j.LoggerFactory;
 
 import dev.roverlogout.admin.EnvironmentRoutes;
 import dev.roverlogout.admin.KeyRoutes;
+import dev.roverlogout.epic.ConnectionTester;
 import dev.roverlogout.epic.MasterKey;
+import dev.roverlogout.epic.ReadinessProber;
+import dev.roverlogout.epic.TokenProvider;
 import dev.roverlogout.http.JwksRoutes;
 import dev.roverlogout.store.DatabaseStartException;
 import dev.roverlogout.store.SigningKeyStore;
@@ -33,6 +36,8 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.sqlclient.Pool;
@@ -55,6 +60,7 @@ public final class Gateway {
     private Pool pool;
     private GroupCommitter committer;
     private QueueStats queueStats;
+    private ReadinessProber prober;
     private String publicDeployment;
     private String managementDeployment;
     private int publicPort;
@@ -103,8 +109,14 @@ public final class Gateway {
             CheckInRoutes checkIns = new CheckInRoutes(committer, directory, queueStats, metrics, config.ingest());
             SigningKeyStore signingKeys = new SigningKeyStore(pool);
             KeyRoutes keyRoutes = new KeyRoutes(signingKeys, masterKey, config.keys(), config.publicBaseUrl());
-            EnvironmentRoutes environments = new EnvironmentRoutes(new EnvironmentStore(pool), directory, keyRoutes,
-                    config.publicBaseUrl());
+            EnvironmentStore environmentStore = new EnvironmentStore(pool);
+            // calls to Epic: TLS verified (Vert.x default), no redirects followed, bounded connect time
+            WebClient epic = WebClient.create(vertx, new WebClientOptions().setConnectTimeout(5_000)
+                    .setFollowRedirects(false).setKeepAlive(true).setUserAgent("rover-logout-gateway"));
+            TokenProvider tokens = new TokenProvider(vertx, epic, signingKeys, masterKey, metrics);
+            prober = new ReadinessProber(vertx, environmentStore, tokens, config.epic().readinessProbeInterval());
+            EnvironmentRoutes environments = new EnvironmentRoutes(environmentStore, directory, keyRoutes,
+                    new ConnectionTester(vertx, epic, tokens, config.publicBaseUrl()), config.publicBaseUrl());
             JwksRoutes jwks = new JwksRoutes(signingKeys, config.keys().retireAfter());
             GatewayConfig.Endpoint publicEndpoint = new GatewayConfig.Endpoint(config.http().host(), publicPort);
             GatewayConfig.Endpoint managementEndpoint = new GatewayConfig.Endpoint(config.management().host(), managementPort);
@@ -120,6 +132,7 @@ public final class Gateway {
                     })
                     .map(id -> {
                         publicDeployment = id;
+                        prober.start();
                         deployed.set(true);
                         return null;
                     });
@@ -167,6 +180,9 @@ public final class Gateway {
                 .transform(x -> {
                     if (queueStats != null) {
                         queueStats.stop();
+                    }
+                    if (prober != null) {
+                        prober.stop();
                     }
                     return managementDeployment == null ? Future.succeededFuture() : vertx.undeploy(managementDeployment);
                 })

@@ -4,6 +4,7 @@ import java.util.EnumSet;
 import java.util.Optional;
 import java.util.Set;
 
+import dev.roverlogout.epic.ConnectionTester;
 import dev.roverlogout.http.Problem;
 import dev.roverlogout.http.Problems;
 import dev.roverlogout.store.Environment;
@@ -26,12 +27,15 @@ public final class EnvironmentRoutes {
     private final EnvironmentStore store;
     private final EnvironmentDirectory directory;
     private final KeyRoutes keys;
+    private final ConnectionTester tester;
     private final String publicBaseUrl;
 
-    public EnvironmentRoutes(EnvironmentStore store, EnvironmentDirectory directory, KeyRoutes keys, String publicBaseUrl) {
+    public EnvironmentRoutes(EnvironmentStore store, EnvironmentDirectory directory, KeyRoutes keys,
+                             ConnectionTester tester, String publicBaseUrl) {
         this.store = store;
         this.directory = directory;
         this.keys = keys;
+        this.tester = tester;
         this.publicBaseUrl = publicBaseUrl;
     }
 
@@ -53,6 +57,9 @@ public final class EnvironmentRoutes {
         router.post("/admin/environments/:id/disable").respond(ctx ->
                 status(ctx, EnumSet.of(Status.PENDING, Status.READY, Status.PAUSED), Status.DISABLED));
         keys.mount(router, store);
+        router.post("/admin/environments/:id/test-connection").respond(ctx -> store.get(ctx.pathParam("id"))
+                .map(found -> found.orElseThrow(() -> notFound(ctx.pathParam("id"))))
+                .compose(tester::test));
     }
 
     private Future<JsonObject> create(RoutingContext ctx) {

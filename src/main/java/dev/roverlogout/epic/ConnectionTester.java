@@ -1,0 +1,154 @@
+package dev.roverlogout.epic;
+
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.UnknownHostException;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+import dev.roverlogout.store.Environment;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.ClientSSLOptions;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetClientOptions;
+import io.vertx.ext.web.client.WebClient;
+
+/**
+ * {@code POST /admin/environments/{id}/test-connection}: the steps a hospital admin needs to see, each
+ * {@code ok}, {@code failed} or {@code skipped} with a message they can act on — {@code dns} (the host resolves),
+ * {@code tls} (certificate valid, days left; verified like every Epic call), {@code http} (Interconnect answers at
+ * all), {@code token} (Epic accepts our key). A failed step skips the ones that depend on it. Bounded time.
+ */
+public final class ConnectionTester {
+    static final long STEP_TIMEOUT_MILLIS = 4_000;
+
+    private final Vertx vertx;
+    private final WebClient client;
+    private final TokenProvider tokens;
+    private final String publicBaseUrl;
+
+    public ConnectionTester(Vertx vertx, WebClient client, TokenProvider tokens, String publicBaseUrl) {
+        this.vertx = vertx;
+        this.client = client;
+        this.tokens = tokens;
+        this.publicBaseUrl = publicBaseUrl;
+    }
+
+    public Future<JsonObject> test(Environment env) {
+        URI uri = URI.create(env.interconnectUrl());
+        String host = uri.getHost();
+        boolean https = "https".equals(uri.getScheme());
+        int port = uri.getPort() > 0 ? uri.getPort() : https ? 443 : 80;
+        JsonArray steps = new JsonArray();
+        return dns(host).compose(dns -> {
+            steps.add(dns);
+            if (!ok(dns)) {
+                steps.add(skipped("tls")).add(skipped("http")).add(skipped("token"));
+                return Future.succeededFuture();
+            }
+            Future<JsonObject> tls = https ? tls(host, port)
+                    : Future.succeededFuture(step("tls", "skipped", "plain http (allowInsecure): no TLS to check"));
+            return tls.compose(t -> {
+                steps.add(t);
+                if ("failed".equals(t.getString("status"))) {
+                    steps.add(skipped("http")).add(skipped("token"));
+                    return Future.succeededFuture();
+                }
+                return http(env).compose(h -> {
+                    steps.add(h);
+                    if (!ok(h)) {
+                        steps.add(skipped("token"));
+                        return Future.succeededFuture();
+                    }
+                    return token(env).map(steps::add).mapEmpty();
+                });
+            });
+        }).map(v -> new JsonObject().put("environmentId", env.id())
+                .put("ok", steps.stream().allMatch(s -> !"failed".equals(((JsonObject) s).getString("status"))))
+                .put("steps", steps));
+    }
+
+    private Future<JsonObject> dns(String host) {
+        return vertx.executeBlocking(() -> {
+            try {
+                InetAddress[] all = InetAddress.getAllByName(host);
+                return step("dns", "ok", host + " resolves to " + Arrays.stream(all).map(InetAddress::getHostAddress)
+                        .limit(4).collect(Collectors.joining(", ")));
+            } catch (UnknownHostException e) {
+                return step("dns", "failed", "cannot resolve " + host + ": check the interconnectUrl and this network's DNS");
+            }
+        }).timeout(STEP_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
+                .recover(e -> Future.succeededFuture(step("dns", "failed", "resolving " + host + " took too long")));
+    }
+
+    private Future<JsonObject> tls(String host, int port) {
+        NetClient net = vertx.createNetClient(new NetClientOptions().setConnectTimeout((int) STEP_TIMEOUT_MILLIS));
+        ClientSSLOptions ssl = new ClientSSLOptions().setHostnameVerificationAlgorithm("HTTPS");
+        return net.connect(port, host, host).compose(socket -> socket.upgradeToSsl(ssl).map(v -> {
+            try {
+                X509Certificate cert = (X509Certificate) socket.peerCertificates().get(0);
+                long days = Duration.between(Instant.now(), cert.getNotAfter().toInstant()).toDays();
+                return step("tls", days < 14 ? "failed" : "ok", "certificate for " + host + " is valid, expires in "
+                        + days + " days" + (days < 14 ? ": renew it before Epic calls start failing" : ""))
+                        .put("daysLeft", days);
+            } catch (Exception e) {
+                return step("tls", "failed", "no peer certificate from " + host);
+            } finally {
+                socket.close();
+            }
+        })).timeout(STEP_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
+                .recover(e -> Future.succeededFuture(step("tls", "failed", "TLS to " + host + ":" + port
+                        + " failed (" + rootMessage(e) + "): the certificate must be valid and trusted, "
+                        + "from a public CA or one this gateway trusts")))
+                .onComplete(x -> net.close());
+    }
+
+    private Future<JsonObject> http(Environment env) {
+        String url = TokenProvider.baseUrl(env) + "/";
+        return client.getAbs(url).timeout(STEP_TIMEOUT_MILLIS).send()
+                .map(r -> step("http", "ok", "Interconnect answered " + r.statusCode() + " at " + url))
+                .recover(e -> Future.succeededFuture(step("http", "failed", "no HTTP answer from " + url + " ("
+                        + rootMessage(e) + "): check the interconnectUrl, instance and firewall")));
+    }
+
+    private Future<JsonObject> token(Environment env) {
+        return tokens.token(env)
+                .map(t -> step("token", "ok", "Epic accepted our key and issued an access token"))
+                .recover(e -> {
+                    String message = e.getMessage();
+                    if (message != null && message.contains("invalid_client")) {
+                        message += ". Epic does not accept our key (yet): a new key can take up to 12 hours to sync, "
+                                + "or the client ID is wrong. Register this JWK Set URL with the app: "
+                                + publicBaseUrl + "/jwks/" + env.id() + ".json";
+                    }
+                    return Future.succeededFuture(step("token", "failed", message));
+                });
+    }
+
+    private static boolean ok(JsonObject step) {
+        return "ok".equals(step.getString("status"));
+    }
+
+    private static JsonObject skipped(String name) {
+        return step(name, "skipped", "an earlier step failed");
+    }
+
+    private static JsonObject step(String name, String status, String message) {
+        return new JsonObject().put("step", name).put("status", status).put("message", message);
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+    }
+}
