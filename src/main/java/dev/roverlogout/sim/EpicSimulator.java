@@ -62,6 +62,13 @@ public final class EpicSimulator extends VerticleBase {
             instances.replaceAll((name, old) -> new SimInstance(name).tap(n -> n.configure(old.settings())));
             json(ctx, 200, stats());
         });
+        router.post("/_sim/instances/:name/revoke-tokens").handler(ctx -> {
+            SimInstance i = instances.get(ctx.pathParam("name"));
+            if (i != null) {
+                i.tokens.clear();
+            }
+            json(ctx, i == null ? 404 : 200, new JsonObject().put("revoked", i != null));
+        });
         router.post("/:instance/oauth2/token").handler(this::token);
         router.post("/:instance/*").handler(this::disassociate);
         server = vertx.createHttpServer().requestHandler(router);
@@ -179,6 +186,11 @@ public final class EpicSimulator extends VerticleBase {
         if (expiry == null || expiry < System.currentTimeMillis()) {
             i.unauthorized.incrementAndGet();
             json(ctx, 401, new JsonObject().put("Message", "Authorization has been denied for this request."));
+            return;
+        }
+        if (!i.clientId.equals(ctx.request().getHeader("Epic-Client-ID"))) {
+            json(ctx, 400, new JsonObject().put("Message", "The request is invalid.")
+                    .put("ExceptionMessage", "Epic-Client-ID header missing or not this client"));
             return;
         }
         long second = System.currentTimeMillis() / 1000;
