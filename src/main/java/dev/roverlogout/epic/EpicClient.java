@@ -32,11 +32,18 @@ public final class EpicClient {
     private final TokenProvider tokens;
     private final GatewayMetrics metrics;
     private final Map<String, Pooled> clients = new ConcurrentHashMap<>();
+    private final long requestTimeoutMillis;
 
     public EpicClient(Vertx vertx, TokenProvider tokens, GatewayMetrics metrics) {
+        this(vertx, tokens, metrics, java.time.Duration.ofMillis(REQUEST_TIMEOUT_MILLIS));
+    }
+
+    /** @param requestTimeout how long one call may take before it counts as a (retryable) timeout */
+    public EpicClient(Vertx vertx, TokenProvider tokens, GatewayMetrics metrics, java.time.Duration requestTimeout) {
         this.vertx = vertx;
         this.tokens = tokens;
         this.metrics = metrics;
+        this.requestTimeoutMillis = requestTimeout.toMillis();
     }
 
     /** Disassociates {@code deviceId}; the future always succeeds, with the classified outcome. */
@@ -58,7 +65,7 @@ public final class EpicClient {
             String token = t.result();
             long start = System.nanoTime();
             return client(env).postAbs(TokenProvider.baseUrl(env) + env.disassociatePath())
-                    .timeout(REQUEST_TIMEOUT_MILLIS)
+                    .timeout(requestTimeoutMillis)
                     .bearerTokenAuthentication(token)
                     .putHeader("Epic-Client-ID", env.clientId())
                     .putHeader("X-Request-ID", requestId)

@@ -11,6 +11,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jose.jwk.JWKSet;
 
 import io.vertx.core.Future;
@@ -154,12 +155,20 @@ public final class EpicSimulator extends VerticleBase {
         } catch (AssertionVerifier.Refused r) {
             return Future.failedFuture(r);
         }
+        if (i.publicKeyPem != null) { // registered by upload: Epic uses that key whatever the kid says
+            try {
+                JWK uploaded = JWK.parseFromPEMEncodedObjects(i.publicKeyPem);
+                return Future.succeededFuture(new JWKSet(withKeyId(uploaded.toPublicJWK(), kid)));
+            } catch (com.nimbusds.jose.JOSEException e) {
+                return Future.failedFuture(new AssertionVerifier.Refused("bad_upload", "the uploaded public key cannot be read"));
+            }
+        }
         JWKSet cached = jwksCache.get(i.name);
         if (cached != null && cached.getKeyByKeyId(kid) != null) {
             return Future.succeededFuture(cached);
         }
         if (i.jwksUrl == null) {
-            return Future.failedFuture(new AssertionVerifier.Refused("no_jwks", "no JWK Set URL is registered for this client"));
+            return Future.failedFuture(new AssertionVerifier.Refused("no_jwks", "no JWK Set URL or public key is registered for this client"));
         }
         return client.getAbs(i.jwksUrl).send().compose(r -> {
             if (r.statusCode() != 200) {
@@ -173,6 +182,15 @@ public final class EpicSimulator extends VerticleBase {
                 return Future.failedFuture(new IllegalStateException("JWK Set URL did not return a JWK Set"));
             }
         });
+    }
+
+    private static JWK withKeyId(JWK key, String kid) {
+        try {
+            JsonObject json = new JsonObject(key.toJSONString()).put("kid", kid);
+            return JWK.parse(json.encode());
+        } catch (java.text.ParseException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private void disassociate(RoutingContext ctx) {
@@ -194,7 +212,7 @@ public final class EpicSimulator extends VerticleBase {
             return;
         }
         long second = System.currentTimeMillis() / 1000;
-        if (i.outage) {
+        if (i.inOutage()) {
             i.injectedErrors.incrementAndGet();
             ctx.response().putHeader("Retry-After", "1");
             json(ctx, 503, new JsonObject().put("Message", "Service Unavailable"));
@@ -219,6 +237,12 @@ public final class EpicSimulator extends VerticleBase {
                     .put("ExceptionMessage", "InstallID is required"));
             return;
         }
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        if (i.hangRate > 0 && random.nextDouble() < i.hangRate) {
+            i.hung.incrementAndGet(); // never answered: the caller's request timeout has to fire
+            return;
+        }
+        long delay = i.latencyMillis + (i.tailRate > 0 && random.nextDouble() < i.tailRate ? i.tailLatencyMillis : 0);
         Runnable answer = () -> {
             if (i.errorRate > 0 && ThreadLocalRandom.current().nextDouble() < i.errorRate) {
                 i.injectedErrors.incrementAndGet();
@@ -229,8 +253,8 @@ public final class EpicSimulator extends VerticleBase {
             i.callsPerSecond.computeIfAbsent(second, s -> new AtomicLong()).incrementAndGet();
             json(ctx, 200, new JsonObject().put("Success", true));
         };
-        if (i.latencyMillis > 0) {
-            vertx.setTimer(i.latencyMillis, t -> answer.run());
+        if (delay > 0) {
+            vertx.setTimer(delay, t -> answer.run());
         } else {
             answer.run();
         }

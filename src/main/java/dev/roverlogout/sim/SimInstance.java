@@ -20,7 +20,16 @@ final class SimInstance {
     long latencyMillis;
     /** Share of disassociate calls answered 503 (0..1). */
     double errorRate;
+    /** Long tail: this share of calls (0..1) gets tailLatencyMillis on top of latencyMillis. */
+    double tailRate;
+    long tailLatencyMillis;
+    /** Share of calls (0..1) that are never answered (the caller's timeout must fire). */
+    double hangRate;
     boolean outage;
+    /** An outage window: every call is answered 503 until this time (epoch ms). */
+    long outageUntil;
+    /** A public key or certificate (PEM) registered by upload instead of a JWK Set URL. */
+    String publicKeyPem;
     /** false = the token endpoint answers invalid_client, as Epic does until a new key has synced. */
     boolean keySynced = true;
     int tokenLifetimeSeconds = 3600;
@@ -35,6 +44,7 @@ final class SimInstance {
     final AtomicLong rateLimited = new AtomicLong();
     final AtomicLong injectedErrors = new AtomicLong();
     final AtomicLong unauthorized = new AtomicLong();
+    final AtomicLong hung = new AtomicLong();
     long windowSecond;
     int windowCount;
 
@@ -50,6 +60,13 @@ final class SimInstance {
         latencyMillis = o.getLong("latencyMillis", latencyMillis);
         errorRate = o.getDouble("errorRate", errorRate);
         outage = o.getBoolean("outage", outage);
+        tailRate = o.getDouble("tailRate", tailRate);
+        tailLatencyMillis = o.getLong("tailLatencyMillis", tailLatencyMillis);
+        hangRate = o.getDouble("hangRate", hangRate);
+        publicKeyPem = o.getString("publicKeyPem", publicKeyPem);
+        if (o.containsKey("outageSeconds")) {
+            outageUntil = System.currentTimeMillis() + o.getLong("outageSeconds") * 1000;
+        }
         keySynced = o.getBoolean("keySynced", keySynced);
         tokenLifetimeSeconds = o.getInteger("tokenLifetimeSeconds", tokenLifetimeSeconds);
     }
@@ -59,10 +76,16 @@ final class SimInstance {
         return this;
     }
 
+    boolean inOutage() {
+        return outage || System.currentTimeMillis() < outageUntil;
+    }
+
     JsonObject settings() {
         return new JsonObject().put("name", name).put("clientId", clientId).put("jwksUrl", jwksUrl)
                 .put("rateLimitPerSecond", rateLimitPerSecond).put("latencyMillis", latencyMillis)
-                .put("errorRate", errorRate).put("outage", outage).put("keySynced", keySynced)
+                .put("errorRate", errorRate).put("tailRate", tailRate).put("tailLatencyMillis", tailLatencyMillis)
+                .put("hangRate", hangRate).put("outage", outage).put("outageUntil", outageUntil)
+                .put("publicKeyRegistered", publicKeyPem != null).put("keySynced", keySynced)
                 .put("tokenLifetimeSeconds", tokenLifetimeSeconds);
     }
 
@@ -87,6 +110,6 @@ final class SimInstance {
                 .put("tokenFailures", failures).put("disassociateCalls", calls).put("devices", callsPerDevice.size())
                 .put("duplicateCalls", duplicates).put("maxCallsPerSecond", maxPerSecond)
                 .put("rateLimited", rateLimited.get()).put("injectedErrors", injectedErrors.get())
-                .put("unauthorized", unauthorized.get()).put("callsPerSecond", perSecond).put("callsPerDevice", devices);
+                .put("unauthorized", unauthorized.get()).put("hung", hung.get()).put("callsPerSecond", perSecond).put("callsPerDevice", devices);
     }
 }

@@ -47,12 +47,13 @@ class EpicClientTest {
         vertx = Vertx.vertx();
         String jwks = "http://127.0.0.1:" + gw.publicPort() + "/jwks/";
         JsonArray instances = new JsonArray();
-        for (String name : new String[] {"ok", "auth", "limit", "down", "short", "rot"}) {
+        for (String name : new String[] {"ok", "auth", "limit", "down", "short", "rot", "slow"}) {
             instances.add(new JsonObject().put("name", name).put("clientId", "client-ec-" + name).put("jwksUrl", jwks + "ec-" + name + ".json"));
         }
+        instances.add(new JsonObject().put("name", "pem").put("clientId", "client-ec-pem")); // registered by upload
         sim = new EpicSimulator("127.0.0.1", 0, instances);
         TestGateway.join(vertx.deployVerticle(sim));
-        for (String name : new String[] {"ok", "auth", "limit", "down", "short", "rot"}) {
+        for (String name : new String[] {"ok", "auth", "limit", "down", "short", "rot", "slow", "pem"}) {
             assertThat(http.post(gw.managementPort(), "/admin/environments", TestGateway.ADMIN, environment("ec-" + name)
                     .put("interconnectUrl", "http://127.0.0.1:" + sim.actualPort()).put("instance", name)
                     .put("allowInsecure", true).put("disassociatePath", "/api/epic/2023/Test/DisassociateMobileDevice"))
@@ -62,7 +63,7 @@ class EpicClientTest {
         metrics = new GatewayMetrics();
         tokens = new TokenProvider(vertx, WebClient.create(vertx), new SigningKeyStore(pool),
                 MasterKey.resolve(Optional.of(TestGateway.MASTER_KEY), java.nio.file.Path.of("unused"), true), metrics);
-        epic = new EpicClient(vertx, tokens, metrics);
+        epic = new EpicClient(vertx, tokens, metrics, Duration.ofMillis(700));
         environments = new EnvironmentStore(pool);
     }
 
@@ -148,5 +149,27 @@ class EpicClientTest {
         JsonArray keys = http.get(gw.managementPort(), "/admin/environments/ec-rot", TestGateway.ADMIN).bodyAsJsonObject()
                 .getJsonArray("keys");
         assertThat(keys.getJsonObject(1).getBoolean("current")).isTrue();
+    }
+
+    @Test
+    @DisplayName("a key registered by upload (the public-key.pem certificate) is accepted like a JWK Set URL")
+    void uploadedCertificate() {
+        String pem = http.get(gw.managementPort(), "/admin/environments/ec-pem/public-key.pem", TestGateway.ADMIN).bodyAsString();
+        sim("pem", new JsonObject().put("publicKeyPem", pem));
+        assertThat(TestGateway.join(epic.disassociate(env("ec-pem"), "device-1", "r1")).kind()).isEqualTo(EpicOutcome.Kind.DONE);
+    }
+
+    @Test
+    @DisplayName("a hung call times out as a retryable outcome; an outage window answers 503 and then passes")
+    void hangsAndOutageWindows() throws Exception {
+        sim("slow", new JsonObject().put("hangRate", 1.0));
+        EpicOutcome hung = TestGateway.join(epic.disassociate(env("ec-slow"), "device-1", "r1"));
+        assertThat(hung.kind()).isEqualTo(EpicOutcome.Kind.RETRY);
+        assertThat(hung.status()).isZero();
+        assertThat(stats("slow").getLong("hung")).isEqualTo(1);
+        sim("slow", new JsonObject().put("hangRate", 0.0).put("outageSeconds", 1));
+        assertThat(TestGateway.join(epic.disassociate(env("ec-slow"), "device-2", "r2")).status()).isEqualTo(503);
+        Thread.sleep(1_200);
+        assertThat(TestGateway.join(epic.disassociate(env("ec-slow"), "device-3", "r3")).kind()).isEqualTo(EpicOutcome.Kind.DONE);
     }
 }
