@@ -27,6 +27,7 @@ import dev.roverlogout.ingest.CheckInRoutes;
 import dev.roverlogout.ingest.GroupCommitter;
 import dev.roverlogout.metrics.GatewayMetrics;
 import dev.roverlogout.store.Database;
+import dev.roverlogout.store.EnvironmentCache;
 import dev.roverlogout.store.EnvironmentDirectory;
 import dev.roverlogout.store.EnvironmentStore;
 import dev.roverlogout.store.EventStore;
@@ -61,6 +62,7 @@ public final class Gateway {
     private GroupCommitter committer;
     private QueueStats queueStats;
     private ReadinessProber prober;
+    private EnvironmentCache environmentCache;
     private String publicDeployment;
     private String managementDeployment;
     private int publicPort;
@@ -103,7 +105,8 @@ public final class Gateway {
         }).compose(v -> {
             pool = database.pool(vertx, config.database());
             queueStats = new QueueStats(vertx, pool, metrics);
-            EnvironmentDirectory directory = new EnvironmentDirectory(pool);
+            environmentCache = new EnvironmentCache(vertx, pool, database.url());
+            EnvironmentDirectory directory = new EnvironmentDirectory(environmentCache);
             committer = new GroupCommitter(vertx, new EventStore(pool), metrics, queueStats, config.ingest());
             BearerAuth auth = new BearerAuth(tokens);
             CheckInRoutes checkIns = new CheckInRoutes(committer, directory, queueStats, metrics, config.ingest());
@@ -122,7 +125,7 @@ public final class Gateway {
             GatewayConfig.Endpoint managementEndpoint = new GatewayConfig.Endpoint(config.management().host(), managementPort);
             long shutdownMillis = config.shutdownTimeout().toMillis();
             return checkMasterKey(signingKeys)
-                    .compose(x -> Future.all(queueStats.start(config.queueStatsInterval()), directory.start(vertx, 30_000)))
+                    .compose(x -> Future.all(queueStats.start(config.queueStatsInterval()), environmentCache.start(30_000)))
                     .compose(x -> vertx.deployVerticle(() -> new ManagementApi(managementEndpoint, auth, metrics, pool,
                             deployed::get, environments), new DeploymentOptions()))
                     .compose(id -> {
@@ -186,6 +189,7 @@ public final class Gateway {
                     }
                     return managementDeployment == null ? Future.succeededFuture() : vertx.undeploy(managementDeployment);
                 })
+                .transform(x -> environmentCache == null ? Future.succeededFuture() : environmentCache.stop())
                 .transform(x -> pool == null ? Future.succeededFuture() : pool.close())
                 .transform(x -> database == null ? Future.succeededFuture() : vertx.executeBlocking(() -> {
                     database.close();
@@ -208,6 +212,11 @@ public final class Gateway {
 
     public String token(BearerAuth.Role role) {
         return tokens.get(role);
+    }
+
+    /** Environments and keys in memory, kept current across replicas (LISTEN/NOTIFY). */
+    public EnvironmentCache environments() {
+        return environmentCache;
     }
 
     public Database database() {
