@@ -27,7 +27,11 @@ import io.vertx.ext.web.client.WebClient;
  * all), {@code token} (Epic accepts our key). A failed step skips the ones that depend on it. Bounded time.
  */
 public final class ConnectionTester {
-    static final long STEP_TIMEOUT_MILLIS = 4_000;
+    /** Per-step budgets: dns + tls + http + token stay within 10 s, the bound an admin waits for. */
+    static final long DNS_MILLIS = 2_000;
+    static final long TLS_MILLIS = 2_500;
+    static final long HTTP_MILLIS = 2_500;
+    static final long TOKEN_MILLIS = 3_000;
 
     private final Vertx vertx;
     private final WebClient client;
@@ -84,12 +88,12 @@ public final class ConnectionTester {
             } catch (UnknownHostException e) {
                 return step("dns", "failed", "cannot resolve " + host + ": check the interconnectUrl and this network's DNS");
             }
-        }).timeout(STEP_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
+        }).timeout(DNS_MILLIS, TimeUnit.MILLISECONDS)
                 .recover(e -> Future.succeededFuture(step("dns", "failed", "resolving " + host + " took too long")));
     }
 
     private Future<JsonObject> tls(String host, int port) {
-        NetClient net = vertx.createNetClient(new NetClientOptions().setConnectTimeout((int) STEP_TIMEOUT_MILLIS));
+        NetClient net = vertx.createNetClient(new NetClientOptions().setConnectTimeout((int) TLS_MILLIS));
         ClientSSLOptions ssl = new ClientSSLOptions().setHostnameVerificationAlgorithm("HTTPS");
         return net.connect(port, host, host).compose(socket -> socket.upgradeToSsl(ssl).map(v -> {
             try {
@@ -103,7 +107,7 @@ public final class ConnectionTester {
             } finally {
                 socket.close();
             }
-        })).timeout(STEP_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
+        })).timeout(TLS_MILLIS, TimeUnit.MILLISECONDS)
                 .recover(e -> Future.succeededFuture(step("tls", "failed", "TLS to " + host + ":" + port
                         + " failed (" + rootMessage(e) + "): the certificate must be valid and trusted, "
                         + "from a public CA or one this gateway trusts")))
@@ -112,14 +116,14 @@ public final class ConnectionTester {
 
     private Future<JsonObject> http(Environment env) {
         String url = TokenProvider.baseUrl(env) + "/";
-        return client.getAbs(url).timeout(STEP_TIMEOUT_MILLIS).send()
+        return client.getAbs(url).timeout(HTTP_MILLIS).send()
                 .map(r -> step("http", "ok", "Interconnect answered " + r.statusCode() + " at " + url))
                 .recover(e -> Future.succeededFuture(step("http", "failed", "no HTTP answer from " + url + " ("
                         + rootMessage(e) + "): check the interconnectUrl, instance and firewall")));
     }
 
     private Future<JsonObject> token(Environment env) {
-        return tokens.token(env)
+        return tokens.token(env).timeout(TOKEN_MILLIS, TimeUnit.MILLISECONDS)
                 .map(t -> step("token", "ok", "Epic accepted our key and issued an access token"))
                 .recover(e -> {
                     String message = e.getMessage();
