@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
 import java.util.Map;
-import java.util.Optional;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -14,76 +13,62 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 import dev.roverlogout.metrics.GatewayMetrics;
-import dev.roverlogout.sim.EpicSimulator;
-import dev.roverlogout.store.Database;
 import dev.roverlogout.store.Environment;
-import dev.roverlogout.store.EnvironmentStore;
-import dev.roverlogout.store.SigningKeyStore;
 import dev.roverlogout.testing.Http;
+import dev.roverlogout.testing.SimulatedEpic;
 import dev.roverlogout.testing.TestGateway;
-import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.web.client.WebClient;
-import io.vertx.sqlclient.Pool;
 
 /** DisassociateMobileDevice against the project's simulator over real HTTP. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class EpicClientTest {
     private TestGateway gw;
     private Http http;
-    private Vertx vertx;
-    private EpicSimulator sim;
+    private SimulatedEpic sim;
     private EpicClient epic;
     private TokenProvider tokens;
-    private EnvironmentStore environments;
     private GatewayMetrics metrics;
 
     @BeforeAll
     void start() {
         gw = TestGateway.start(Map.of("RLG_KEYS_ROTATIONGRACE", "1s"));
         http = new Http();
-        vertx = Vertx.vertx();
-        String jwks = "http://127.0.0.1:" + gw.publicPort() + "/jwks/";
+        String[] names = {"ok", "auth", "limit", "down", "short", "rot", "slow", "pem"};
         JsonArray instances = new JsonArray();
-        for (String name : new String[] {"ok", "auth", "limit", "down", "short", "rot", "slow"}) {
-            instances.add(new JsonObject().put("name", name).put("clientId", "client-ec-" + name).put("jwksUrl", jwks + "ec-" + name + ".json"));
+        for (String name : names) {
+            JsonObject instance = SimulatedEpic.instance(gw, name, "client-ec-" + name, "ec-" + name);
+            instances.add(name.equals("pem") ? instance.putNull("jwksUrl") : instance); // pem: registered by upload
         }
-        instances.add(new JsonObject().put("name", "pem").put("clientId", "client-ec-pem")); // registered by upload
-        sim = new EpicSimulator("127.0.0.1", 0, instances);
-        TestGateway.join(vertx.deployVerticle(sim));
-        for (String name : new String[] {"ok", "auth", "limit", "down", "short", "rot", "slow", "pem"}) {
+        sim = new SimulatedEpic(gw, http, instances);
+        for (String name : names) {
             assertThat(http.post(gw.managementPort(), "/admin/environments", TestGateway.ADMIN, environment("ec-" + name)
-                    .put("interconnectUrl", "http://127.0.0.1:" + sim.actualPort()).put("instance", name)
+                    .put("interconnectUrl", sim.url()).put("instance", name)
                     .put("allowInsecure", true).put("disassociatePath", "/api/epic/2023/Test/DisassociateMobileDevice"))
                     .statusCode()).isEqualTo(201);
         }
-        Pool pool = Database.pool(vertx, gw.databaseUrl(), 2, 5000);
         metrics = new GatewayMetrics();
-        tokens = new TokenProvider(vertx, WebClient.create(vertx), new SigningKeyStore(pool),
-                MasterKey.resolve(Optional.of(TestGateway.MASTER_KEY), java.nio.file.Path.of("unused"), true), metrics);
-        epic = new EpicClient(vertx, tokens, metrics, Duration.ofMillis(700));
-        environments = new EnvironmentStore(pool);
+        tokens = sim.tokenProvider(metrics);
+        epic = new EpicClient(sim.vertx(), tokens, metrics, Duration.ofMillis(700));
     }
 
     @AfterAll
     void stop() {
-        TestGateway.join(vertx.close());
+        sim.close();
         http.close();
         gw.close();
     }
 
     private Environment env(String id) {
-        return TestGateway.join(environments.get(id)).orElseThrow();
+        return sim.environment(id);
     }
 
     private JsonObject stats(String instance) {
-        return http.get(sim.actualPort(), "/_sim/stats", null).bodyAsJsonObject().getJsonObject("instances").getJsonObject(instance);
+        return sim.stats(instance);
     }
 
     private void sim(String instance, JsonObject settings) {
-        http.send(HttpMethod.PATCH, sim.actualPort(), "/_sim/instances/" + instance, null, settings);
+        sim.configure(instance, settings);
     }
 
     @Test
@@ -100,7 +85,7 @@ class EpicClientTest {
     @DisplayName("a 401 from the API drops the token and retries once with a fresh one")
     void retryAfter401() {
         TestGateway.join(epic.disassociate(env("ec-auth"), "device-a", "req-a"));
-        http.post(sim.actualPort(), "/_sim/instances/auth/revoke-tokens", null, null);
+        http.post(sim.port(), "/_sim/instances/auth/revoke-tokens", null, null);
         EpicOutcome o = TestGateway.join(epic.disassociate(env("ec-auth"), "device-b", "req-b"));
         assertThat(o.kind()).isEqualTo(EpicOutcome.Kind.DONE);
         assertThat(stats("auth").getLong("unauthorized")).isEqualTo(1);

@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -15,19 +14,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 import dev.roverlogout.metrics.GatewayMetrics;
-import dev.roverlogout.sim.EpicSimulator;
-import dev.roverlogout.store.Database;
 import dev.roverlogout.store.Environment;
-import dev.roverlogout.store.EnvironmentStore;
-import dev.roverlogout.store.SigningKeyStore;
 import dev.roverlogout.testing.Http;
+import dev.roverlogout.testing.SimulatedEpic;
 import dev.roverlogout.testing.TestGateway;
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.web.client.WebClient;
-import io.vertx.sqlclient.Pool;
 
 /**
  * Tokens from the project's Epic simulator over real HTTP: the simulator fetches the gateway's JWKS URL and
@@ -37,53 +30,42 @@ import io.vertx.sqlclient.Pool;
 class TokenProviderTest {
     private TestGateway gw;
     private Http http;
-    private Vertx vertx;
-    private EpicSimulator sim;
-    private Pool pool;
+    private SimulatedEpic sim;
     private TokenProvider tokens;
-    private EnvironmentStore environments;
 
     @BeforeAll
     void start() {
-        gw = TestGateway.start(Map.of("RLG_PUBLICBASEURL", "http://127.0.0.1:0"));
+        gw = TestGateway.start(Map.of());
         http = new Http();
-        vertx = Vertx.vertx();
-        String jwks = "http://127.0.0.1:" + gw.publicPort() + "/jwks/";
-        sim = new EpicSimulator("127.0.0.1", 0, new JsonArray()
-                .add(new JsonObject().put("name", "ES").put("clientId", "client-tok-es").put("jwksUrl", jwks + "tok-es.json"))
-                .add(new JsonObject().put("name", "RS").put("clientId", "client-tok-rs").put("jwksUrl", jwks + "tok-rs.json"))
-                .add(new JsonObject().put("name", "NEW").put("clientId", "client-tok-new").put("jwksUrl", jwks + "tok-new.json")
-                        .put("keySynced", false)));
-        TestGateway.join(vertx.deployVerticle(sim));
-        String epic = "http://127.0.0.1:" + sim.actualPort();
-        create("tok-es", epic, "ES", "ES384");
-        create("tok-rs", epic, "RS", "RS384");
-        create("tok-new", epic, "NEW", "ES384");
-        pool = Database.pool(vertx, gw.databaseUrl(), 2, 5000);
-        tokens = new TokenProvider(vertx, WebClient.create(vertx), new SigningKeyStore(pool),
-                MasterKey.resolve(Optional.of(TestGateway.MASTER_KEY), java.nio.file.Path.of("unused"), true), new GatewayMetrics());
-        environments = new EnvironmentStore(pool);
+        sim = new SimulatedEpic(gw, http, new JsonArray()
+                .add(SimulatedEpic.instance(gw, "ES", "client-tok-es", "tok-es"))
+                .add(SimulatedEpic.instance(gw, "RS", "client-tok-rs", "tok-rs"))
+                .add(SimulatedEpic.instance(gw, "NEW", "client-tok-new", "tok-new").put("keySynced", false)));
+        create("tok-es", "ES", "ES384");
+        create("tok-rs", "RS", "RS384");
+        create("tok-new", "NEW", "ES384");
+        tokens = sim.tokenProvider(new GatewayMetrics());
     }
 
-    private void create(String id, String epic, String instance, String alg) {
+    private void create(String id, String instance, String alg) {
         assertThat(http.post(gw.managementPort(), "/admin/environments", TestGateway.ADMIN, environment(id)
-                .put("interconnectUrl", epic).put("instance", instance).put("allowInsecure", true)
+                .put("interconnectUrl", sim.url()).put("instance", instance).put("allowInsecure", true)
                 .put("signingAlgorithm", alg)).statusCode()).isEqualTo(201);
     }
 
     @AfterAll
     void stop() {
-        TestGateway.join(vertx.close());
+        sim.close();
         http.close();
         gw.close();
     }
 
     private Environment env(String id) {
-        return TestGateway.join(environments.get(id)).orElseThrow();
+        return sim.environment(id);
     }
 
     private JsonObject simStats(String instance) {
-        return http.get(sim.actualPort(), "/_sim/stats", null).bodyAsJsonObject().getJsonObject("instances").getJsonObject(instance);
+        return sim.stats(instance);
     }
 
     @Test
@@ -133,8 +115,7 @@ class TokenProviderTest {
         assertThat(failure).isInstanceOf(TokenProvider.TokenException.class);
         assertThat(failure.getMessage()).contains("400").contains("invalid_client").doesNotContain("eyJ");
         assertThat(simStats("NEW").getJsonObject("tokenFailures").getLong("not_synced")).isEqualTo(1);
-        http.send(io.vertx.core.http.HttpMethod.PATCH, sim.actualPort(), "/_sim/instances/NEW", null,
-                new JsonObject().put("keySynced", true));
+        sim.configure("NEW", new JsonObject().put("keySynced", true));
         assertThat(TestGateway.join(tokens.token(env("tok-new")))).isNotBlank();
     }
 }
