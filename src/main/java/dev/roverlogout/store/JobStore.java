@@ -1,0 +1,177 @@
+package dev.roverlogout.store;
+
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.List;
+
+import io.vertx.core.Future;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+
+/**
+ * Disassociation jobs as the dispatch lanes see them (issue 4): claim due jobs in batches, record outcomes in
+ * batches, rescue jobs whose lease ran out. Every statement is set-based.
+ *
+ * <p>Locking follows ingest's protocol ({@link EventStore}): statements that may put a job back to
+ * {@code queued} first lock the devices' rows in key order, so a requeue never collides with a check-in that
+ * is queueing a newer job for the same device, and never misses a check-out that fenced it.
+ *
+ * <p>Outcome writes are fenced by the lease: only the owner with the current lease fence may move a job out of
+ * {@code sending}; a replica that lost its lease has its late writes ignored.
+ */
+public final class JobStore {
+    static final String CLAIM = """
+            WITH picked AS (
+              SELECT id FROM disassociation_job
+               WHERE environment_id = $1 AND state = 'queued' AND next_attempt_at <= now()
+               ORDER BY next_attempt_at, id
+               LIMIT $2
+               FOR UPDATE SKIP LOCKED
+            )
+            UPDATE disassociation_job j
+               SET state = 'sending', lease_owner = $3, lease_fence = $4,
+                   lease_expires_at = now() + $5 * interval '1 millisecond', attempts = j.attempts + 1
+              FROM picked WHERE j.id = picked.id
+            RETURNING j.id, j.environment_id, j.device_id, j.attempts, j.checked_in_at, j.received_at, j.request_id
+            """;
+
+    static final String LOCK_DEVICES_OF_JOBS = """
+            SELECT d.environment_id, d.device_id FROM device d
+              JOIN disassociation_job j ON j.environment_id = d.environment_id AND j.device_id = d.device_id
+             WHERE j.id = ANY($1::bigint[])
+             ORDER BY 1, 2
+               FOR UPDATE OF d
+            """;
+
+    /**
+     * $1 job ids, $2 outcomes (done, not_associated, retry, failed, expired), $3 HTTP statuses, $4 errors,
+     * $5 next attempt times (retry only), $6 lease owner, $7 lease fence. A retry of a fenced job, or of a job
+     * whose device has a newer queued job, ends as cancelled: the newer job (or nobody) makes the call.
+     */
+    static final String RECORD = """
+            WITH result AS (
+              SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::timestamptz[])
+                AS r(id, outcome, http_status, error, next_attempt_at)
+            )
+            UPDATE disassociation_job j
+               SET state = CASE
+                     WHEN r.outcome <> 'retry' THEN r.outcome
+                     WHEN j.fenced_at IS NOT NULL THEN 'cancelled'
+                     WHEN (SELECT true FROM disassociation_job q
+                            WHERE q.environment_id = j.environment_id AND q.device_id = j.device_id
+                              AND q.state = 'queued' LIMIT 1) THEN 'cancelled'
+                     ELSE 'queued' END,
+                   next_attempt_at = CASE WHEN r.outcome = 'retry' THEN r.next_attempt_at ELSE j.next_attempt_at END,
+                   finished_at = CASE WHEN r.outcome = 'retry' AND j.fenced_at IS NULL
+                                        AND (SELECT true FROM disassociation_job q
+                                              WHERE q.environment_id = j.environment_id AND q.device_id = j.device_id
+                                                AND q.state = 'queued' LIMIT 1) IS NULL
+                                      THEN NULL ELSE now() END,
+                   last_status = r.http_status,
+                   last_error = CASE WHEN r.outcome = 'retry' AND j.fenced_at IS NOT NULL
+                                     THEN 'cancelled before retry: checked out during the call; ' || coalesce(r.error, '')
+                                     ELSE r.error END,
+                   lease_owner = NULL, lease_expires_at = NULL, lease_fence = NULL
+              FROM result r
+             WHERE j.id = r.id AND j.state = 'sending' AND j.lease_owner = $6 AND j.lease_fence = $7
+            RETURNING j.id, j.state
+            """;
+
+    static final String EXPIRED_LEASES = """
+            SELECT id FROM disassociation_job WHERE state = 'sending' AND lease_expires_at < now()
+             ORDER BY lease_expires_at LIMIT $1
+            """;
+
+    /** Expired leases go back to queued (a crash may repeat only the calls that were in flight). */
+    static final String RESCUE = """
+            UPDATE disassociation_job j
+               SET state = CASE WHEN j.fenced_at IS NOT NULL
+                                  OR (SELECT true FROM disassociation_job q
+                                       WHERE q.environment_id = j.environment_id AND q.device_id = j.device_id
+                                         AND q.state = 'queued' LIMIT 1) THEN 'cancelled' ELSE 'queued' END,
+                   finished_at = CASE WHEN j.fenced_at IS NOT NULL
+                                        OR (SELECT true FROM disassociation_job q
+                                             WHERE q.environment_id = j.environment_id AND q.device_id = j.device_id
+                                               AND q.state = 'queued' LIMIT 1) THEN now() ELSE NULL END,
+                   last_error = 'lease of ' || j.lease_owner || ' expired during the call',
+                   lease_owner = NULL, lease_expires_at = NULL, lease_fence = NULL
+             WHERE j.id = ANY($1::bigint[]) AND j.state = 'sending' AND j.lease_expires_at < now()
+            RETURNING j.id, j.state
+            """;
+
+    /** A job claimed for sending. {@code attempts} counts this attempt. */
+    public record ClaimedJob(long id, String environmentId, String deviceId, int attempts, OffsetDateTime checkedInAt,
+                             OffsetDateTime receivedAt, String requestId) {
+        static ClaimedJob from(Row r) {
+            return new ClaimedJob(r.getLong(0), r.getString(1), r.getString(2), r.getInteger(3),
+                    r.getOffsetDateTime(4), r.getOffsetDateTime(5), r.getString(6));
+        }
+    }
+
+    /** The result of one call; {@code nextAttemptAt} only for outcome retry. */
+    public record Outcome(long jobId, String outcome, Integer httpStatus, String error, OffsetDateTime nextAttemptAt) {
+    }
+
+    /** A job's state after an outcome or a rescue. */
+    public record Transition(long jobId, String state) {
+    }
+
+    private final Pool pool;
+
+    public JobStore(Pool pool) {
+        this.pool = pool;
+    }
+
+    /** Claims up to {@code limit} due jobs of the environment, stamping the lease; concurrent claimers get disjoint jobs. */
+    public Future<List<ClaimedJob>> claim(String environmentId, String owner, long fence, int limit, Duration lease) {
+        return pool.preparedQuery(CLAIM).execute(Tuple.of(environmentId, limit, owner, fence, lease.toMillis()))
+                .map(rows -> {
+                    List<ClaimedJob> jobs = new ArrayList<>();
+                    rows.forEach(r -> jobs.add(ClaimedJob.from(r)));
+                    return jobs;
+                });
+    }
+
+    /** Records outcomes of jobs this owner holds with this fence; jobs it no longer holds are left alone. */
+    public Future<List<Transition>> record(List<Outcome> outcomes, String owner, long fence) {
+        if (outcomes.isEmpty()) {
+            return Future.succeededFuture(List.of());
+        }
+        Long[] ids = outcomes.stream().map(Outcome::jobId).toArray(Long[]::new);
+        Tuple t = Tuple.tuple().addArrayOfLong(ids)
+                .addArrayOfString(outcomes.stream().map(Outcome::outcome).toArray(String[]::new))
+                .addArrayOfInteger(outcomes.stream().map(Outcome::httpStatus).toArray(Integer[]::new))
+                .addArrayOfString(outcomes.stream().map(Outcome::error).toArray(String[]::new))
+                .addArrayOfOffsetDateTime(outcomes.stream().map(Outcome::nextAttemptAt).toArray(OffsetDateTime[]::new))
+                .addValue(owner).addValue(fence);
+        return pool.withTransaction(conn -> lockDevices(conn, ids)
+                .compose(x -> conn.preparedQuery(RECORD).execute(t)).map(JobStore::transitions));
+    }
+
+    /** Returns up to {@code limit} jobs whose lease expired in sending to queued (or cancelled, if fenced). */
+    public Future<List<Transition>> rescue(int limit) {
+        return pool.withTransaction(conn -> conn.preparedQuery(EXPIRED_LEASES).execute(Tuple.of(limit)).compose(rows -> {
+            List<Long> ids = new ArrayList<>();
+            rows.forEach(r -> ids.add(r.getLong(0)));
+            if (ids.isEmpty()) {
+                return Future.succeededFuture(List.<Transition>of());
+            }
+            Long[] array = ids.toArray(Long[]::new);
+            return lockDevices(conn, array).compose(x -> conn.preparedQuery(RESCUE)
+                    .execute(Tuple.tuple().addArrayOfLong(array))).map(JobStore::transitions);
+        }));
+    }
+
+    private static Future<Void> lockDevices(SqlConnection conn, Long[] jobIds) {
+        return conn.preparedQuery(LOCK_DEVICES_OF_JOBS).execute(Tuple.tuple().addArrayOfLong(jobIds)).mapEmpty();
+    }
+
+    private static List<Transition> transitions(io.vertx.sqlclient.RowSet<Row> rows) {
+        List<Transition> t = new ArrayList<>();
+        rows.forEach(r -> t.add(new Transition(r.getLong(0), r.getString(1))));
+        return t;
+    }
+}

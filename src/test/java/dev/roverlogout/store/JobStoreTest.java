@@ -1,0 +1,139 @@
+package dev.roverlogout.store;
+
+import static dev.roverlogout.testing.Fixtures.checkIn;
+import static dev.roverlogout.testing.Fixtures.checkOut;
+import static dev.roverlogout.testing.TestPostgres.column;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import dev.roverlogout.testing.Fixtures;
+import dev.roverlogout.testing.Http;
+import dev.roverlogout.testing.TestGateway;
+import io.vertx.core.Vertx;
+import io.vertx.sqlclient.Pool;
+
+/** The job queue as the lanes will use it: claim, record, rescue — against real PostgreSQL, jobs made by ingest. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class JobStoreTest {
+    private static final Duration LEASE = Duration.ofSeconds(30);
+    private TestGateway gw;
+    private Http http;
+    private Vertx vertx;
+    private JobStore jobs;
+
+    @BeforeAll
+    void start() {
+        gw = TestGateway.start(Map.of());
+        http = new Http();
+        vertx = Vertx.vertx();
+        Pool pool = Database.pool(vertx, gw.databaseUrl(), 4, 5000);
+        jobs = new JobStore(pool);
+    }
+
+    @AfterAll
+    void stop() {
+        TestGateway.join(vertx.close());
+        http.close();
+        gw.close();
+    }
+
+    private void checkInDevices(String env, String... devices) {
+        for (String d : devices) {
+            assertThat(http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST,
+                    checkIn(env + "-" + d + "-" + System.nanoTime(), env, d, "2026-11-29T07:00:00Z")).statusCode()).isEqualTo(202);
+        }
+    }
+
+    private String state(long id) {
+        return (String) column(gw.databaseUrl(), "SELECT state FROM disassociation_job WHERE id = ?", id).get(0);
+    }
+
+    @Test
+    @DisplayName("concurrent claimers get disjoint due jobs, each stamped sending with the claimer's lease")
+    void claimIsDisjoint() {
+        Fixtures.environment(http, gw, "js-claim", "READY");
+        checkInDevices("js-claim", "a", "b", "c", "d", "e");
+        List<JobStore.ClaimedJob> first = TestGateway.join(jobs.claim("js-claim", "replica-1", 1, 3, LEASE));
+        List<JobStore.ClaimedJob> second = TestGateway.join(jobs.claim("js-claim", "replica-2", 1, 3, LEASE));
+        assertThat(first).hasSize(3);
+        assertThat(second).hasSize(2);
+        Set<Long> ids = first.stream().map(JobStore.ClaimedJob::id).collect(Collectors.toSet());
+        second.forEach(j -> assertThat(ids).doesNotContain(j.id()));
+        assertThat(first.get(0).attempts()).isEqualTo(1);
+        assertThat(column(gw.databaseUrl(), "SELECT DISTINCT lease_owner FROM disassociation_job WHERE environment_id = 'js-claim'"))
+                .containsExactlyInAnyOrder("replica-1", "replica-2");
+    }
+
+    @Test
+    @DisplayName("an outcome is recorded only by the lease holder with the current fence; a late writer changes nothing")
+    void fencedWrites() {
+        Fixtures.environment(http, gw, "js-fence", "READY");
+        checkInDevices("js-fence", "a");
+        JobStore.ClaimedJob job = TestGateway.join(jobs.claim("js-fence", "replica-1", 7, 10, LEASE)).get(0);
+        assertThat(TestGateway.join(jobs.record(List.of(new JobStore.Outcome(job.id(), "done", 200, null, null)), "replica-1", 6)))
+                .isEmpty();
+        assertThat(state(job.id())).isEqualTo("sending");
+        assertThat(TestGateway.join(jobs.record(List.of(new JobStore.Outcome(job.id(), "done", 200, null, null)), "replica-1", 7)))
+                .containsExactly(new JobStore.Transition(job.id(), "done"));
+    }
+
+    @Test
+    @DisplayName("a retry goes back to the queue, due at its next attempt time")
+    void retryRequeues() {
+        Fixtures.environment(http, gw, "js-retry", "READY");
+        checkInDevices("js-retry", "a");
+        JobStore.ClaimedJob job = TestGateway.join(jobs.claim("js-retry", "r", 1, 10, LEASE)).get(0);
+        OffsetDateTime later = OffsetDateTime.now().plusMinutes(5);
+        assertThat(TestGateway.join(jobs.record(List.of(new JobStore.Outcome(job.id(), "retry", 503, "503 busy", later)), "r", 1)))
+                .containsExactly(new JobStore.Transition(job.id(), "queued"));
+        assertThat(TestGateway.join(jobs.claim("js-retry", "r", 1, 10, LEASE))).isEmpty(); // not due yet
+    }
+
+    @Test
+    @DisplayName("a check-out during the call fences the job: its retry is cancelled, the next user is never logged out")
+    void fencedRetryIsCancelled() {
+        Fixtures.environment(http, gw, "js-out", "READY");
+        http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST, checkIn("js-out-1", "js-out", "dev", "2026-11-29T07:00:00Z"));
+        JobStore.ClaimedJob job = TestGateway.join(jobs.claim("js-out", "r", 1, 10, LEASE)).get(0);
+        http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST, checkOut("js-out-2", "js-out", "dev", "2026-11-29T07:05:00Z"));
+        assertThat(TestGateway.join(jobs.record(List.of(new JobStore.Outcome(job.id(), "retry", 503, "503 busy",
+                OffsetDateTime.now())), "r", 1))).containsExactly(new JobStore.Transition(job.id(), "cancelled"));
+    }
+
+    @Test
+    @DisplayName("a retry whose device got a newer queued job is merged into it: one call, not two")
+    void retryMergesIntoNewerJob() {
+        Fixtures.environment(http, gw, "js-merge", "READY");
+        http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST, checkIn("js-merge-1", "js-merge", "dev", "2026-11-29T07:00:00Z"));
+        JobStore.ClaimedJob job = TestGateway.join(jobs.claim("js-merge", "r", 1, 10, LEASE)).get(0);
+        http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST, checkIn("js-merge-2", "js-merge", "dev", "2026-11-29T07:30:00Z"));
+        assertThat(TestGateway.join(jobs.record(List.of(new JobStore.Outcome(job.id(), "retry", 503, "503 busy",
+                OffsetDateTime.now())), "r", 1))).containsExactly(new JobStore.Transition(job.id(), "cancelled"));
+        assertThat(column(gw.databaseUrl(), "SELECT count(*) FROM disassociation_job WHERE environment_id = 'js-merge' AND state = 'queued'"))
+                .containsExactly(1L);
+    }
+
+    @Test
+    @DisplayName("a job whose lease expired in sending (its replica died) is rescued back to the queue")
+    void rescue() throws Exception {
+        Fixtures.environment(http, gw, "js-rescue", "READY");
+        checkInDevices("js-rescue", "a");
+        JobStore.ClaimedJob job = TestGateway.join(jobs.claim("js-rescue", "dead", 1, 10, Duration.ofMillis(1))).get(0);
+        Thread.sleep(20);
+        assertThat(TestGateway.join(jobs.rescue(100))).contains(new JobStore.Transition(job.id(), "queued"));
+        assertThat(TestGateway.join(jobs.claim("js-rescue", "alive", 2, 10, LEASE))).extracting(JobStore.ClaimedJob::attempts)
+                .containsExactly(2);
+    }
+}
