@@ -11,7 +11,9 @@ import org.slf4j.LoggerFactory;
 
 import dev.roverlogout.admin.EnvironmentRoutes;
 import dev.roverlogout.admin.KeyRoutes;
+import dev.roverlogout.dispatch.LaneSupervisor;
 import dev.roverlogout.epic.ConnectionTester;
+import dev.roverlogout.epic.EpicClient;
 import dev.roverlogout.epic.MasterKey;
 import dev.roverlogout.epic.ReadinessProber;
 import dev.roverlogout.epic.TokenProvider;
@@ -31,6 +33,8 @@ import dev.roverlogout.store.EnvironmentCache;
 import dev.roverlogout.store.EnvironmentDirectory;
 import dev.roverlogout.store.EnvironmentStore;
 import dev.roverlogout.store.EventStore;
+import dev.roverlogout.store.JobStore;
+import dev.roverlogout.store.LaneLeases;
 import dev.roverlogout.store.QueueStats;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -63,6 +67,7 @@ public final class Gateway {
     private QueueStats queueStats;
     private ReadinessProber prober;
     private EnvironmentCache environmentCache;
+    private LaneSupervisor lanes;
     private String publicDeployment;
     private String managementDeployment;
     private int publicPort;
@@ -118,6 +123,8 @@ public final class Gateway {
                     .setFollowRedirects(false).setKeepAlive(true).setUserAgent("rover-logout-gateway"));
             TokenProvider tokens = new TokenProvider(vertx, epic, signingKeys, masterKey, metrics);
             prober = new ReadinessProber(vertx, environmentStore, tokens, config.epic().readinessProbeInterval());
+            lanes = new LaneSupervisor(vertx, replicaId(), environmentCache, new LaneLeases(pool), new JobStore(pool),
+                    new EpicClient(vertx, tokens, metrics), metrics, config.dispatch());
             EnvironmentRoutes environments = new EnvironmentRoutes(environmentStore, directory, keyRoutes,
                     new ConnectionTester(vertx, epic, tokens, config.publicBaseUrl()), config.publicBaseUrl());
             JwksRoutes jwks = new JwksRoutes(signingKeys, config.keys().retireAfter());
@@ -136,6 +143,9 @@ public final class Gateway {
                     .map(id -> {
                         publicDeployment = id;
                         prober.start();
+                        if (config.dispatch().enabled()) {
+                            lanes.start();
+                        }
                         deployed.set(true);
                         return null;
                     });
@@ -159,6 +169,12 @@ public final class Gateway {
                                 + "database's signing keys are encrypted with; give every replica the same key"));
                     }
                 });
+    }
+
+    /** This replica's name in lane leases: the host (pod) name plus a per-start suffix. */
+    private static String replicaId() {
+        String host = System.getenv().getOrDefault("HOSTNAME", "gateway");
+        return host + "-" + Long.toString(new java.security.SecureRandom().nextLong() & 0xffffffL, 36);
     }
 
     /** Port 0 = a free port chosen now, so that every instance of a server binds the same one. */
@@ -189,6 +205,7 @@ public final class Gateway {
                     }
                     return managementDeployment == null ? Future.succeededFuture() : vertx.undeploy(managementDeployment);
                 })
+                .transform(x -> lanes == null ? Future.succeededFuture() : lanes.stop())
                 .transform(x -> environmentCache == null ? Future.succeededFuture() : environmentCache.stop())
                 .transform(x -> pool == null ? Future.succeededFuture() : pool.close())
                 .transform(x -> database == null ? Future.succeededFuture() : vertx.executeBlocking(() -> {

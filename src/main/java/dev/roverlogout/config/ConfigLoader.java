@@ -131,7 +131,7 @@ public final class ConfigLoader {
                         intIn("ingest.groupCommit.maxEvents", 1, 100_000), intIn("ingest.groupCommit.writers", 1, 64)),
                 new GatewayConfig.Epic(positive("epic.readinessProbeInterval")),
                 new GatewayConfig.Keys(duration("keys.rotationGrace"), duration("keys.retireAfter")),
-                new GatewayConfig.Dispatch(positive("dispatch.leaseDuration"), positive("dispatch.pollInterval"),
+                new GatewayConfig.Dispatch(bool("dispatch.enabled"), positive("dispatch.leaseDuration"), positive("dispatch.pollInterval"),
                         intIn("dispatch.batchSize", 1, 10_000), positive("dispatch.maxAge"),
                         positive("dispatch.retry.base"), positive("dispatch.retry.cap"),
                         intIn("dispatch.retry.maxAttempts", 1, 1000)),
@@ -232,6 +232,14 @@ public final class ConfigLoader {
             throw new ConfigException(key, n + " is out of range " + min + ".." + max);
         }
         return n;
+    }
+
+    private boolean bool(String key) {
+        String value = values.get(key).toLowerCase(java.util.Locale.ROOT);
+        if (!value.equals("true") && !value.equals("false")) {
+            throw new ConfigException(key, "'" + values.get(key) + "' is not true or false");
+        }
+        return Boolean.parseBoolean(value);
     }
 
     private Duration duration(String key) {

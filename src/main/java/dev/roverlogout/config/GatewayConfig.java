@@ -52,6 +52,7 @@ public record GatewayConfig(
         d.put("epic.readinessProbeInterval", "5m");
         d.put("keys.rotationGrace", "10m");
         d.put("keys.retireAfter", "48h");
+        d.put("dispatch.enabled", "true");
         d.put("dispatch.leaseDuration", "10s");
         d.put("dispatch.pollInterval", "5s");
         d.put("dispatch.batchSize", "100");
@@ -102,7 +103,10 @@ public record GatewayConfig(
     public record Keys(Duration rotationGrace, Duration retireAfter) {
     }
 
-    public record Dispatch(Duration leaseDuration, Duration pollInterval, int batchSize, Duration maxAge,
+    /**
+     * @param enabled false = this replica only ingests and serves admin; other replicas dispatch
+     */
+    public record Dispatch(boolean enabled, Duration leaseDuration, Duration pollInterval, int batchSize, Duration maxAge,
                            Duration retryBase, Duration retryCap, int retryMaxAttempts) {
     }
 }

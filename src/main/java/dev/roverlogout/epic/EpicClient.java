@@ -57,10 +57,9 @@ public final class EpicClient {
                 String message = t.cause() instanceof TokenProvider.TokenException ? t.cause().getMessage()
                         : "no access token: " + t.cause().getMessage();
                 int status = t.cause() instanceof TokenProvider.TokenException te ? te.status() : 0;
-                // Epic refusing our key is permanent for this call only if it says so (4xx); no answer is retried
-                return Future.succeededFuture(status >= 400 && status < 500
-                        ? new EpicOutcome(EpicOutcome.Kind.PERMANENT, status, java.util.Optional.empty(), message)
-                        : new EpicOutcome(EpicOutcome.Kind.RETRY, status, java.util.Optional.empty(), message));
+                // no token is never the device's fault: even invalid_client (a key not synced yet, a rotation gone
+                // wrong) is retried with backoff rather than dead-lettering the whole backlog at once
+                return Future.succeededFuture(new EpicOutcome(EpicOutcome.Kind.RETRY, status, java.util.Optional.empty(), message));
             }
             String token = t.result();
             long start = System.nanoTime();

@@ -27,6 +27,7 @@ public final class GatewayMetrics {
     private final PrometheusMeterRegistry registry;
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
     private final Map<String, QueueGauges> queues = new ConcurrentHashMap<>();
+    private final Map<String, AtomicLong> gauges = new ConcurrentHashMap<>();
     private final Counter commits;
     private final DistributionSummary groupEvents;
 
@@ -91,6 +92,36 @@ public final class GatewayMetrics {
                 .tags("environment", environment, "endpoint", endpoint, "status", Integer.toString(status))
                 .publishPercentileHistogram()
                 .register(registry).record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+
+    /** {@code rlg_lane_owned{environment}}: 1 on the replica that dispatches the environment now. */
+    public void laneOwned(String environment, boolean owned) {
+        environmentGauge("rlg.lane.owned", "1 on the replica that dispatches this environment", environment)
+                .set(Double.doubleToLongBits(owned ? 1 : 0));
+    }
+
+    /** {@code rlg_rate_limit_per_second{environment}}: the rate in force now. */
+    public void rateLimit(String environment, double perSecond) {
+        environmentGauge("rlg.rate.limit.per.second", "Epic calls per second allowed now", environment)
+                .set(Double.doubleToLongBits(perSecond));
+    }
+
+    /** {@code rlg_checkin_to_disassociation_seconds{environment}}: check-in received to Epic's answer. */
+    public void checkinToDisassociation(String environment, java.time.Duration d) {
+        Timer.builder("rlg.checkin.to.disassociation")
+                .description("From the check-in's arrival to Epic's answer for its device")
+                .tags("environment", environment)
+                .publishPercentileHistogram()
+                .register(registry).record(d);
+    }
+
+    private AtomicLong environmentGauge(String name, String description, String environment) {
+        return gauges.computeIfAbsent(name + "|" + environment, k -> {
+            AtomicLong bits = new AtomicLong(Double.doubleToLongBits(0));
+            Gauge.builder(name, bits, b -> Double.longBitsToDouble(b.get())).description(description)
+                    .tags("environment", environment).register(registry);
+            return bits;
+        });
     }
 
     /** {@code rlg_ingest_rejected_total{reason}}: requests answered with an error, by reason. */

@@ -1,0 +1,213 @@
+package dev.roverlogout.dispatch;
+
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.roverlogout.config.GatewayConfig;
+import dev.roverlogout.epic.EpicClient;
+import dev.roverlogout.epic.EpicOutcome;
+import dev.roverlogout.metrics.GatewayMetrics;
+import dev.roverlogout.store.Environment;
+import dev.roverlogout.store.EnvironmentCache;
+import dev.roverlogout.store.JobStore;
+import io.vertx.core.Vertx;
+
+/**
+ * One environment's dispatch loop on one replica, while that replica holds the environment's lane lease.
+ * Non-blocking and timer-driven: claim due jobs (no more than it may send soon), send each when the token bucket
+ * and the concurrency cap allow, record outcomes in batches. A lane sends nothing once its lease may have run
+ * out ({@link #leaseValidUntil}), nothing for a PAUSED environment, and only READY environments get lanes.
+ * All state is confined to the supervisor's context.
+ */
+final class Lane {
+    private static final Logger log = LoggerFactory.getLogger(Lane.class);
+    private static final long RECORD_EVERY_MILLIS = 50;
+    private static final int RECORD_BATCH = 200;
+
+    private final Vertx vertx;
+    private final String environmentId;
+    private final String owner;
+    private final long fence;
+    private final EnvironmentCache environments;
+    private final JobStore jobs;
+    private final EpicClient epic;
+    private final RetryPolicy retries;
+    private final GatewayMetrics metrics;
+    private final GatewayConfig.Dispatch config;
+    private final ArrayDeque<JobStore.ClaimedJob> claimed = new ArrayDeque<>();
+    private final List<JobStore.Outcome> unrecorded = new ArrayList<>();
+    private TokenBucket bucket;
+    private int inFlight;
+    private boolean claiming;
+    private boolean recording;
+    private long wakeTimer = -1;
+    private long recordTimer = -1;
+    private boolean stopped;
+    /** Local monotonic time until which the lease is surely ours (renewals push it forward). */
+    long leaseValidUntil;
+
+    Lane(Vertx vertx, String environmentId, String owner, long fence, EnvironmentCache environments, JobStore jobs,
+         EpicClient epic, RetryPolicy retries, GatewayMetrics metrics, GatewayConfig.Dispatch config) {
+        this.vertx = vertx;
+        this.environmentId = environmentId;
+        this.owner = owner;
+        this.fence = fence;
+        this.environments = environments;
+        this.jobs = jobs;
+        this.epic = epic;
+        this.retries = retries;
+        this.metrics = metrics;
+        this.config = config;
+    }
+
+    long fence() {
+        return fence;
+    }
+
+    void start() {
+        recordTimer = vertx.setPeriodic(RECORD_EVERY_MILLIS, id -> flushOutcomes());
+        pump();
+    }
+
+    /** Stops sending; claimed but unsent jobs are left to the lease rescue (their lease runs out). */
+    void stop() {
+        stopped = true;
+        vertx.cancelTimer(wakeTimer);
+        vertx.cancelTimer(recordTimer);
+        flushOutcomes();
+    }
+
+    /** Runs the loop now (new jobs may be due). */
+    void wake() {
+        if (!stopped) {
+            vertx.cancelTimer(wakeTimer);
+            wakeTimer = -1;
+            pump();
+        }
+    }
+
+    private void pump() {
+        if (stopped) {
+            return;
+        }
+        Optional<Environment> env = environments.get(environmentId).map(EnvironmentCache.Entry::environment);
+        long now = System.nanoTime();
+        if (env.isEmpty() || env.get().status() != Environment.Status.READY || now - leaseValidUntil > 0) {
+            sleep(200); // paused, gone, or lease in doubt: the supervisor decides what happens next
+            return;
+        }
+        Environment e = env.get();
+        if (bucket == null) {
+            bucket = new TokenBucket(e.rateLimitPerSecond(), e.burst(), now);
+        } else if (bucket.rate() != e.rateLimitPerSecond()) {
+            bucket.reconfigure(e.rateLimitPerSecond(), e.burst(), now);
+        }
+        metrics.rateLimit(environmentId, bucket.rate());
+        while (!claimed.isEmpty() && inFlight < e.maxConcurrency() && bucket.tryTake(now)) {
+            send(e, claimed.poll());
+        }
+        if (!claimed.isEmpty()) {
+            if (inFlight < e.maxConcurrency()) {
+                sleep(Math.max(1, bucket.nanosUntilNext(now) / 1_000_000)); // waiting for a token
+            }
+            return; // or for a call to finish (send's completion pumps)
+        }
+        if (!claiming) {
+            int limit = Math.max(1, Math.min(config.batchSize(), bucket.available(now) + e.maxConcurrency()));
+            claiming = true;
+            jobs.claim(environmentId, owner, fence, limit, config.leaseDuration()).onComplete(ar -> {
+                claiming = false;
+                if (ar.failed()) {
+                    log.warn("Lane {} cannot claim jobs: {}", environmentId, ar.cause().getMessage());
+                    sleep(1000);
+                    return;
+                }
+                ar.result().forEach(claimed::add);
+                if (ar.result().isEmpty()) {
+                    sleep(config.pollInterval().toMillis());
+                } else {
+                    pump();
+                }
+            });
+        }
+    }
+
+    private void send(Environment env, JobStore.ClaimedJob job) {
+        OffsetDateTime now = OffsetDateTime.now(ZoneOffset.UTC);
+        if (job.receivedAt().plus(config.maxAge()).isBefore(now)) {
+            outcome(job, new JobStore.Outcome(job.id(), "expired", null, "older than dispatch.maxAge", null));
+            return;
+        }
+        inFlight++;
+        String requestId = job.requestId() != null ? job.requestId() : "job-" + job.id();
+        epic.disassociate(env, job.deviceId(), requestId).onComplete(ar -> {
+            inFlight--;
+            EpicOutcome o = ar.succeeded() ? ar.result() : EpicOutcome.transportError(ar.cause());
+            outcome(job, toRecord(job, o));
+            if (o.status() == 429 && bucket != null) {
+                bucket.drain(System.nanoTime()); // Epic says we went too fast: nothing more this instant
+            }
+            metrics.checkinToDisassociation(environmentId, Duration.between(job.receivedAt(), OffsetDateTime.now(ZoneOffset.UTC)));
+            pump();
+        });
+    }
+
+    private JobStore.Outcome toRecord(JobStore.ClaimedJob job, EpicOutcome o) {
+        return switch (o.kind()) {
+            case DONE -> new JobStore.Outcome(job.id(), "done", o.status(), null, null);
+            case NOT_ASSOCIATED -> new JobStore.Outcome(job.id(), "not_associated", o.status(), o.error(), null);
+            case PERMANENT -> new JobStore.Outcome(job.id(), "failed", o.status(), o.error(), null);
+            case RETRY -> retries.nextDelay(job.attempts(), o.retryAfter())
+                    .map(d -> new JobStore.Outcome(job.id(), "retry", o.status(), o.error(), OffsetDateTime.now(ZoneOffset.UTC).plus(d)))
+                    .orElseGet(() -> new JobStore.Outcome(job.id(), "failed", o.status(),
+                            "gave up after " + job.attempts() + " attempts: " + o.error(), null));
+        };
+    }
+
+    private void outcome(JobStore.ClaimedJob job, JobStore.Outcome o) {
+        unrecorded.add(o);
+        metrics.disassociation(environmentId, o.outcome());
+        if (unrecorded.size() >= RECORD_BATCH) {
+            flushOutcomes();
+        }
+    }
+
+    private void flushOutcomes() {
+        if (recording || unrecorded.isEmpty()) {
+            return;
+        }
+        List<JobStore.Outcome> batch = new ArrayList<>(unrecorded);
+        unrecorded.clear();
+        recording = true;
+        jobs.record(batch, owner, fence).onComplete(ar -> {
+            recording = false;
+            if (ar.failed()) {
+                // the calls were made; keep the outcomes and write them again (the lease fence keeps this safe)
+                log.warn("Lane {} could not record {} outcomes: {}", environmentId, batch.size(), ar.cause().getMessage());
+                unrecorded.addAll(0, batch);
+            } else if (ar.result().size() < batch.size()) {
+                log.warn("Lane {}: {} outcomes rejected (lease lost to another replica)", environmentId,
+                        batch.size() - ar.result().size());
+            }
+        });
+    }
+
+    private void sleep(long millis) {
+        if (stopped) {
+            return;
+        }
+        vertx.cancelTimer(wakeTimer);
+        wakeTimer = vertx.setTimer(Math.max(1, millis), id -> {
+            wakeTimer = -1;
+            pump();
+        });
+    }
+}

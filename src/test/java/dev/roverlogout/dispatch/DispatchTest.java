@@ -1,0 +1,101 @@
+package dev.roverlogout.dispatch;
+
+import static dev.roverlogout.testing.Fixtures.checkIn;
+import static dev.roverlogout.testing.Fixtures.checkOut;
+import static dev.roverlogout.testing.Fixtures.environment;
+import static dev.roverlogout.testing.TestPostgres.column;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import dev.roverlogout.testing.Http;
+import dev.roverlogout.testing.SimulatedEpic;
+import dev.roverlogout.testing.TestGateway;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+/** Lanes end to end: ingest → PostgreSQL → lane → the project's Epic simulator over real HTTP. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class DispatchTest {
+    private TestGateway gw;
+    private Http http;
+    private SimulatedEpic sim;
+
+    @BeforeAll
+    void start() {
+        gw = TestGateway.start(Map.of("RLG_DISPATCH_ENABLED", "true", "RLG_DISPATCH_LEASEDURATION", "3s",
+                "RLG_DISPATCH_POLLINTERVAL", "200ms"));
+        http = new Http();
+        sim = new SimulatedEpic(gw, http, new JsonArray()
+                .add(SimulatedEpic.instance(gw, "RATE", "client-d-rate", "d-rate"))
+                .add(SimulatedEpic.instance(gw, "FENCE", "client-d-fence", "d-fence")));
+        create("d-rate", "RATE");
+        create("d-fence", "FENCE");
+    }
+
+    private void create(String id, String instance) {
+        assertThat(http.post(gw.managementPort(), "/admin/environments", TestGateway.ADMIN, environment(id)
+                .put("interconnectUrl", sim.url()).put("instance", instance).put("allowInsecure", true)
+                .put("rateLimitPerSecond", 50).put("burst", 10).put("maxConcurrency", 8)).statusCode()).isEqualTo(201);
+    }
+
+    @AfterAll
+    void stop() {
+        sim.close();
+        http.close();
+        gw.close();
+    }
+
+    @Test
+    @DisplayName("1,000 check-ins to an environment limited to 50/s (burst 10): every device called exactly once, no second over 60")
+    void rateAccuracy() throws Exception {
+        http.post(gw.managementPort(), "/admin/environments/d-rate/activate", TestGateway.ADMIN, null);
+        for (int b = 0; b < 10; b++) {
+            JsonArray events = new JsonArray();
+            for (int i = 0; i < 100; i++) {
+                int n = b * 100 + i;
+                events.add(checkIn("rate-" + n, "d-rate", "dev-" + n, "2026-11-29T07:00:00Z"));
+            }
+            assertThat(http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST, new JsonObject().put("events", events))
+                    .statusCode()).isEqualTo(202);
+        }
+        long start = System.nanoTime();
+        await(() -> sim.stats("RATE").getLong("devices") == 1000, 90);
+        double seconds = (System.nanoTime() - start) / 1e9;
+        JsonObject stats = sim.stats("RATE");
+        assertThat(stats.getLong("duplicateCalls")).isZero();
+        assertThat(stats.getLong("maxCallsPerSecond")).isLessThanOrEqualTo(60);
+        await(() -> column(gw.databaseUrl(), "SELECT count(*) FROM disassociation_job WHERE environment_id = 'd-rate' "
+                + "AND state = 'done'").get(0).equals(1000L), 10);
+        System.out.printf("rate accuracy: 1000 calls in %.1f s, max %d in one second%n", seconds, stats.getLong("maxCallsPerSecond"));
+    }
+
+    @Test
+    @DisplayName("a check-out before dispatch means Epic is never called for that device")
+    void checkOutBeforeDispatch() throws Exception {
+        // PAUSED queues without sending: the check-out lands while the job is still queued
+        http.post(gw.managementPort(), "/admin/environments/d-fence/activate", TestGateway.ADMIN, null);
+        http.post(gw.managementPort(), "/admin/environments/d-fence/pause", TestGateway.ADMIN, null);
+        http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST, checkIn("f-1", "d-fence", "dev-next-user", "2026-11-29T07:00:00Z"));
+        http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST, checkOut("f-2", "d-fence", "dev-next-user", "2026-11-29T07:01:00Z"));
+        http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST, checkIn("f-3", "d-fence", "dev-sentinel", "2026-11-29T07:02:00Z"));
+        http.post(gw.managementPort(), "/admin/environments/d-fence/resume", TestGateway.ADMIN, null);
+        await(() -> sim.stats("FENCE").getJsonObject("callsPerDevice").containsKey("dev-sentinel"), 30);
+        assertThat(sim.stats("FENCE").getJsonObject("callsPerDevice").containsKey("dev-next-user")).isFalse();
+    }
+
+    private static void await(BooleanSupplier condition, int seconds) throws InterruptedException {
+        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+        while (!condition.getAsBoolean()) {
+            assertThat(System.nanoTime()).as("reached within " + seconds + " s").isLessThan(deadline);
+            Thread.sleep(100);
+        }
+    }
+}
