@@ -43,6 +43,7 @@ public final class LaneSupervisor {
     private final Map<String, Lane> lanes = new HashMap<>();
     private long timer = -1;
     private boolean ticking;
+    private boolean tickAgain;
 
     public LaneSupervisor(Vertx vertx, String replica, EnvironmentCache environments, LaneLeases leases, JobStore jobs,
                           EpicClient epic, GatewayMetrics metrics, GatewayConfig.Dispatch config) {
@@ -60,6 +61,15 @@ public final class LaneSupervisor {
     }
 
     public void start() {
+        // new jobs wake their lane at once; without a notification a lane polls every dispatch.pollInterval
+        environments.listen(dev.roverlogout.store.EventStore.JOBS_QUEUED_CHANNEL, id -> context.runOnContext(x -> {
+            Lane lane = lanes.get(id);
+            if (lane != null) {
+                lane.wake();
+            }
+        }));
+        // a status or rate change is acted on at once (a lane starts on READY, stops on PAUSE), not at the next tick
+        environments.onChange(id -> context.runOnContext(x -> tick()));
         context.runOnContext(v -> {
             timer = vertx.setPeriodic(Math.max(100, config.leaseDuration().toMillis() / 3), id -> tick());
             tick();
@@ -81,9 +91,11 @@ public final class LaneSupervisor {
 
     private void tick() {
         if (ticking) {
+            tickAgain = true; // a change arrived during this round: look again right after it
             return;
         }
         ticking = true;
+        tickAgain = false;
         Set<String> ready = new HashSet<>();
         environments.all().forEach(e -> {
             if (e.environment().status() == Environment.Status.READY) {
@@ -101,7 +113,12 @@ public final class LaneSupervisor {
                         log.info("Rescued {} jobs whose lease ran out while sending", t.size());
                     }
                 }))
-                .onComplete(x -> ticking = false);
+                .onComplete(x -> {
+                    ticking = false;
+                    if (tickAgain) {
+                        tick();
+                    }
+                });
     }
 
     private Future<Void> renew(String environmentId) {

@@ -35,6 +35,7 @@ public final class EnvironmentCache {
     private final SigningKeyStore keys;
     private final PgSubscriber subscriber;
     private final Map<String, Entry> entries = new ConcurrentHashMap<>();
+    private final java.util.List<java.util.function.Consumer<String>> changeListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private long timer = -1;
 
     public EnvironmentCache(Vertx vertx, Pool pool, String databaseUrl) {
@@ -47,13 +48,23 @@ public final class EnvironmentCache {
 
     /** Loads everything and starts listening; completes when the first load is done. */
     public Future<Void> start(long fullRefreshMillis) {
-        subscriber.channel(CHANNEL).handler(id -> refresh(id))
+        subscriber.channel(CHANNEL).handler(id -> refresh(id).onComplete(x -> changeListeners.forEach(l -> l.accept(id))))
                 .subscribeHandler(v -> refreshAll()); // after a reconnect: catch up on what was missed
         timer = vertx.setPeriodic(fullRefreshMillis, t -> refreshAll());
         return subscriber.connect().recover(e -> {
             log.warn("Cannot LISTEN on {} ({}); relying on the periodic refresh", CHANNEL, e.getMessage());
             return Future.succeededFuture();
         }).compose(v -> refreshAll());
+    }
+
+    /** Called with an environment id after a change to it (announced by PostgreSQL) is in this cache. */
+    public void onChange(java.util.function.Consumer<String> listener) {
+        changeListeners.add(listener);
+    }
+
+    /** Also delivers notifications of {@code channel} (payload = environment id) on this cache's connection. */
+    public void listen(String channel, io.vertx.core.Handler<String> handler) {
+        subscriber.channel(channel).handler(handler);
     }
 
     public Future<Void> stop() {

@@ -110,6 +110,10 @@ public final class EventStore {
             UNION ALL SELECT 'fence', ord, NULL, NULL, id, state FROM fenced
             """;
 
+    /** Wakes the lanes of environments that got new jobs (delivered on commit, one per environment). */
+    public static final String JOBS_QUEUED_CHANNEL = "rlg_jobs_queued";
+    static final String NOTIFY_QUEUED = "SELECT pg_notify('" + JOBS_QUEUED_CHANNEL + "', e) FROM unnest($1::text[]) e";
+
     static final String INSERT_EVENTS = """
             INSERT INTO device_event (environment_id, event_id, type, device_id, occurred_at, user_id, locker_id,
                                       request_id, outcome, job_id)
@@ -171,8 +175,21 @@ public final class EventStore {
                     }
                     String[] queueingIds = queueing.toArray(String[]::new);
                     return conn.preparedQuery(LOCK_DEVICES).execute(devices(events))
-                            .compose(x -> applyRounds(conn, rounds(events), 0, queueingIds, new HashMap<>(events.size() * 2)));
+                            .compose(x -> applyRounds(conn, rounds(events), 0, queueingIds, new HashMap<>(events.size() * 2)))
+                            .compose(stored -> notifyQueued(conn, events, stored).map(stored));
                 }));
+    }
+
+    private static Future<Void> notifyQueued(SqlConnection conn, List<CheckInEvent> events, Map<String, Stored> stored) {
+        Set<String> woken = new TreeSet<>();
+        for (CheckInEvent e : events) {
+            Stored s = stored.get(key(e.environmentId(), e.eventId()));
+            if (s != null && "queued".equals(s.outcome())) {
+                woken.add(e.environmentId());
+            }
+        }
+        return woken.isEmpty() ? Future.succeededFuture()
+                : conn.preparedQuery(NOTIFY_QUEUED).execute(Tuple.of(woken.toArray(String[]::new))).mapEmpty();
     }
 
     public static String key(String environmentId, String eventId) {
