@@ -7,7 +7,6 @@ import static dev.roverlogout.testing.TestPostgres.column;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.Map;
-import java.util.function.BooleanSupplier;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -15,6 +14,7 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
+import dev.roverlogout.testing.Await;
 import dev.roverlogout.testing.Http;
 import dev.roverlogout.testing.SimulatedEpic;
 import dev.roverlogout.testing.TestGateway;
@@ -67,12 +67,12 @@ class DispatchTest {
                     .statusCode()).isEqualTo(202);
         }
         long start = System.nanoTime();
-        await(() -> sim.stats("RATE").getLong("devices") == 1000, 90);
+        Await.until(() -> sim.stats("RATE").getLong("devices") == 1000, 90);
         double seconds = (System.nanoTime() - start) / 1e9;
         JsonObject stats = sim.stats("RATE");
         assertThat(stats.getLong("duplicateCalls")).isZero();
         assertThat(stats.getLong("maxCallsPerSecond")).isLessThanOrEqualTo(60);
-        await(() -> column(gw.databaseUrl(), "SELECT count(*) FROM disassociation_job WHERE environment_id = 'd-rate' "
+        Await.until(() -> column(gw.databaseUrl(), "SELECT count(*) FROM disassociation_job WHERE environment_id = 'd-rate' "
                 + "AND state = 'done'").get(0).equals(1000L), 10);
         System.out.printf("rate accuracy: 1000 calls in %.1f s, max %d in one second%n", seconds, stats.getLong("maxCallsPerSecond"));
     }
@@ -87,15 +87,7 @@ class DispatchTest {
         http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST, checkOut("f-2", "d-fence", "dev-next-user", "2026-11-29T07:01:00Z"));
         http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST, checkIn("f-3", "d-fence", "dev-sentinel", "2026-11-29T07:02:00Z"));
         http.post(gw.managementPort(), "/admin/environments/d-fence/resume", TestGateway.ADMIN, null);
-        await(() -> sim.stats("FENCE").getJsonObject("callsPerDevice").containsKey("dev-sentinel"), 30);
+        Await.until(() -> sim.stats("FENCE").getJsonObject("callsPerDevice").containsKey("dev-sentinel"), 30);
         assertThat(sim.stats("FENCE").getJsonObject("callsPerDevice").containsKey("dev-next-user")).isFalse();
-    }
-
-    private static void await(BooleanSupplier condition, int seconds) throws InterruptedException {
-        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
-        while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime()).as("reached within " + seconds + " s").isLessThan(deadline);
-            Thread.sleep(100);
-        }
     }
 }

@@ -5,11 +5,11 @@ import static dev.roverlogout.testing.Fixtures.environment;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.Map;
-import java.util.function.BooleanSupplier;
 
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
+import dev.roverlogout.testing.Await;
 import dev.roverlogout.testing.Http;
 import dev.roverlogout.testing.SimulatedEpic;
 import dev.roverlogout.testing.TestGateway;
@@ -40,13 +40,13 @@ class ReplicasTest {
             }
             send(http, first, "rep-a", 0, 150);
             send(http, second, "rep-b", 0, 150);
-            await(() -> sim.stats("A").getLong("devices") >= 40 && sim.stats("B").getLong("devices") >= 40, 30);
+            Await.until(() -> sim.stats("A").getLong("devices") >= 40 && sim.stats("B").getLong("devices") >= 40, 30);
 
             // one replica dies: its Vert.x stops without releasing leases or recording what it had in flight
             TestGateway.join(first.gateway().vertx().close());
             send(http, second, "rep-a", 150, 50);
             send(http, second, "rep-b", 150, 50);
-            await(() -> sim.stats("A").getLong("devices") == 200 && sim.stats("B").getLong("devices") == 200, 60);
+            Await.until(() -> sim.stats("A").getLong("devices") == 200 && sim.stats("B").getLong("devices") == 200, 60);
 
             for (String instance : new String[] {"A", "B"}) {
                 JsonObject stats = sim.stats(instance);
@@ -66,13 +66,5 @@ class ReplicasTest {
         }
         assertThat(http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST, new JsonObject().put("events", events))
                 .statusCode()).isEqualTo(202);
-    }
-
-    private static void await(BooleanSupplier condition, int seconds) throws InterruptedException {
-        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
-        while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime()).as("reached within " + seconds + " s").isLessThan(deadline);
-            Thread.sleep(100);
-        }
     }
 }

@@ -4,11 +4,11 @@ import static dev.roverlogout.testing.Fixtures.environment;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.Map;
-import java.util.function.BooleanSupplier;
 
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
+import dev.roverlogout.testing.Await;
 import dev.roverlogout.testing.Http;
 import dev.roverlogout.testing.TestGateway;
 import dev.roverlogout.testing.TestPostgres;
@@ -25,27 +25,18 @@ class EnvironmentCacheTest {
              Http http = new Http()) {
             EnvironmentCache cache = second.gateway().environments();
             http.post(first.managementPort(), "/admin/environments", TestGateway.ADMIN, environment("shared"));
-            await(() -> cache.get("shared").isPresent());
+            Await.until(() -> cache.get("shared").isPresent(), 1); // within a second (the fallback refresh is 30 s)
             assertThat(cache.get("shared").orElseThrow().keys()).hasSize(1);
 
             http.send(HttpMethod.PATCH, first.managementPort(), "/admin/environments/shared", TestGateway.ADMIN,
                     new JsonObject().put("rateLimitPerSecond", 42));
-            await(() -> cache.get("shared").orElseThrow().environment().rateLimitPerSecond() == 42.0);
+            Await.until(() -> cache.get("shared").orElseThrow().environment().rateLimitPerSecond() == 42.0, 1); // within a second (the fallback refresh is 30 s)
 
             http.post(first.managementPort(), "/admin/environments/shared/keys/rotate", TestGateway.ADMIN, null);
-            await(() -> cache.get("shared").orElseThrow().keys().size() == 2);
+            Await.until(() -> cache.get("shared").orElseThrow().keys().size() == 2, 1); // within a second (the fallback refresh is 30 s)
 
             http.send(HttpMethod.DELETE, first.managementPort(), "/admin/environments/shared", TestGateway.ADMIN, null);
-            await(() -> cache.get("shared").isEmpty());
-        }
-    }
-
-    /** Notifications are asynchronous: wait at most one second (the periodic fallback is 30 s). */
-    private static void await(BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + 1_000_000_000L;
-        while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime()).as("reached within a second").isLessThan(deadline);
-            Thread.sleep(20);
+            Await.until(() -> cache.get("shared").isEmpty(), 1); // within a second (the fallback refresh is 30 s)
         }
     }
 }
