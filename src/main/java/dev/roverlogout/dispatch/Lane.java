@@ -45,6 +45,10 @@ final class Lane {
     private final ArrayDeque<JobStore.ClaimedJob> claimed = new ArrayDeque<>();
     private final List<JobStore.Outcome> unrecorded = new ArrayList<>();
     private TokenBucket bucket;
+    /** AIMD: the rate in force, at most the configured one; halved on push-back, raised 10 % of it per second. */
+    private double currentRate;
+    private long lastIncreaseNanos;
+    private long holdUntilNanos;
     private int inFlight;
     private boolean claiming;
     private boolean recording;
@@ -66,6 +70,7 @@ final class Lane {
         this.retries = retries;
         this.metrics = metrics;
         this.config = config;
+        this.holdUntilNanos = System.nanoTime();
     }
 
     long fence() {
@@ -105,12 +110,11 @@ final class Lane {
             return;
         }
         Environment e = env.get();
-        if (bucket == null) {
-            bucket = new TokenBucket(e.rateLimitPerSecond(), e.burst(), now);
-        } else if (bucket.rate() != e.rateLimitPerSecond()) {
-            bucket.reconfigure(e.rateLimitPerSecond(), e.burst(), now);
+        adjustRate(e, now);
+        if (now - holdUntilNanos < 0) {
+            sleep(Math.max(1, (holdUntilNanos - now) / 1_000_000)); // honouring Epic's Retry-After
+            return;
         }
-        metrics.rateLimit(environmentId, bucket.rate());
         while (!claimed.isEmpty() && inFlight < e.maxConcurrency() && bucket.tryTake(now)) {
             send(e, claimed.poll());
         }
@@ -152,12 +156,45 @@ final class Lane {
             inFlight--;
             EpicOutcome o = ar.succeeded() ? ar.result() : EpicOutcome.transportError(ar.cause());
             outcome(job, toRecord(job, o));
-            if (o.status() == 429 && bucket != null) {
-                bucket.drain(System.nanoTime()); // Epic says we went too fast: nothing more this instant
+            if (o.status() == 429 || o.status() == 503 && o.retryAfter().isPresent()) {
+                pushBack(o.retryAfter().orElse(Duration.ofSeconds(1)));
             }
             metrics.checkinToDisassociation(environmentId, Duration.between(job.receivedAt(), OffsetDateTime.now(ZoneOffset.UTC)));
             pump();
         });
+    }
+
+    /** Additive increase towards the configured ceiling; a PATCHed ceiling applies at once. */
+    private void adjustRate(Environment e, long now) {
+        double ceiling = e.rateLimitPerSecond();
+        if (bucket == null) {
+            currentRate = ceiling;
+            lastIncreaseNanos = now;
+            bucket = new TokenBucket(currentRate, e.burst(), now);
+        }
+        double target = Math.min(currentRate, ceiling);
+        if (target < ceiling && now - lastIncreaseNanos >= 1_000_000_000L) {
+            target = Math.min(ceiling, target + Math.max(0.5, ceiling * 0.1));
+            lastIncreaseNanos = now;
+        }
+        if (target != bucket.rate()) {
+            bucket.reconfigure(target, e.burst(), now);
+        }
+        currentRate = target;
+        metrics.rateLimit(environmentId, currentRate);
+    }
+
+    /** Multiplicative decrease on 429 (or 503 with Retry-After), and nothing sent before Retry-After. */
+    private void pushBack(Duration retryAfter) {
+        long now = System.nanoTime();
+        currentRate = Math.max(0.5, currentRate / 2);
+        lastIncreaseNanos = now;
+        holdUntilNanos = Math.max(holdUntilNanos, now + retryAfter.toNanos());
+        if (bucket != null) {
+            bucket.reconfigure(currentRate, bucket.burst(), now);
+            bucket.drain(now);
+        }
+        metrics.rateLimit(environmentId, currentRate);
     }
 
     private JobStore.Outcome toRecord(JobStore.ClaimedJob job, EpicOutcome o) {

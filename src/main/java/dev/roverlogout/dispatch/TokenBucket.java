@@ -69,6 +69,10 @@ public final class TokenBucket {
         return rate;
     }
 
+    public int burst() {
+        return burst;
+    }
+
     private void refill(long nowNanos) {
         long elapsed = nowNanos - lastNanos;
         if (elapsed > 0) {

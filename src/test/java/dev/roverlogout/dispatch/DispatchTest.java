@@ -35,9 +35,11 @@ class DispatchTest {
         http = new Http();
         sim = new SimulatedEpic(gw, http, new JsonArray()
                 .add(SimulatedEpic.instance(gw, "RATE", "client-d-rate", "d-rate"))
-                .add(SimulatedEpic.instance(gw, "FENCE", "client-d-fence", "d-fence")));
+                .add(SimulatedEpic.instance(gw, "FENCE", "client-d-fence", "d-fence"))
+                .add(SimulatedEpic.instance(gw, "PUSH", "client-d-push", "d-push").put("rateLimitPerSecond", 20)));
         create("d-rate", "RATE");
         create("d-fence", "FENCE");
+        create("d-push", "PUSH");
     }
 
     private void create(String id, String instance) {
@@ -89,5 +91,34 @@ class DispatchTest {
         http.post(gw.managementPort(), "/admin/environments/d-fence/resume", TestGateway.ADMIN, null);
         Await.until(() -> sim.stats("FENCE").getJsonObject("callsPerDevice").containsKey("dev-sentinel"), 30);
         assertThat(sim.stats("FENCE").getJsonObject("callsPerDevice").containsKey("dev-next-user")).isFalse();
+    }
+
+    @Test
+    @DisplayName("429s from an Epic slower than configured lower the rate in force (AIMD); every device is still called once")
+    void pushBack() throws Exception {
+        http.post(gw.managementPort(), "/admin/environments/d-push/activate", TestGateway.ADMIN, null);
+        JsonArray events = new JsonArray();
+        for (int i = 0; i < 300; i++) {
+            events.add(checkIn("push-" + i, "d-push", "dev-" + i, "2026-11-29T07:00:00Z"));
+        }
+        http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST, new JsonObject().put("events", events));
+        double lowest = 50;
+        long deadline = System.nanoTime() + 90_000_000_000L;
+        while (sim.stats("PUSH").getLong("devices") < 300) {
+            assertThat(System.nanoTime()).as("all devices called within 90 s").isLessThan(deadline);
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                    "rlg_rate_limit_per_second\\{environment=\"d-push\"} (\\S+)").matcher(
+                    http.get(gw.managementPort(), "/metrics", null).bodyAsString());
+            if (m.find()) {
+                lowest = Math.min(lowest, Double.parseDouble(m.group(1)));
+            }
+            Thread.sleep(100);
+        }
+        JsonObject stats = sim.stats("PUSH");
+        assertThat(stats.getLong("rateLimited")).isPositive();
+        assertThat(lowest).isLessThan(50);
+        assertThat(stats.getLong("duplicateCalls")).isZero();
+        assertThat(stats.getLong("maxCallsPerSecond")).isLessThanOrEqualTo(20);
+        System.out.printf("push-back: %d 429s, rate in force went down to %.1f/s%n", stats.getLong("rateLimited"), lowest);
     }
 }
