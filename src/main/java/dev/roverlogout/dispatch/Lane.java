@@ -31,6 +31,14 @@ final class Lane {
     private static final Logger log = LoggerFactory.getLogger(Lane.class);
     private static final long RECORD_EVERY_MILLIS = 50;
     private static final int RECORD_BATCH = 200;
+    /**
+     * Headroom against delivery jitter: calls leave within rate + burst per sliding second, but a call sent at the
+     * end of one second may arrive in the next, so Epic could count a few more in its own second. The lane keeps
+     * 50 ms worth of the rate out of the burst (at least one call): never faster than Epic allows, as Epic counts.
+     */
+    static int effectiveBurst(int burst, double rate) {
+        return Math.max(1, burst - (int) Math.ceil(rate * 0.05));
+    }
 
     private final Vertx vertx;
     private final String environmentId;
@@ -170,15 +178,15 @@ final class Lane {
         if (bucket == null) {
             currentRate = ceiling;
             lastIncreaseNanos = now;
-            bucket = new TokenBucket(currentRate, e.burst(), now);
+            bucket = new TokenBucket(currentRate, effectiveBurst(e.burst(), ceiling), now);
         }
         double target = Math.min(currentRate, ceiling);
         if (target < ceiling && now - lastIncreaseNanos >= 1_000_000_000L) {
             target = Math.min(ceiling, target + Math.max(0.5, ceiling * 0.1));
             lastIncreaseNanos = now;
         }
-        if (target != bucket.rate()) {
-            bucket.reconfigure(target, e.burst(), now);
+        if (target != bucket.rate() || effectiveBurst(e.burst(), ceiling) != bucket.burst()) {
+            bucket.reconfigure(target, effectiveBurst(e.burst(), ceiling), now);
         }
         currentRate = target;
         metrics.rateLimit(environmentId, currentRate);
