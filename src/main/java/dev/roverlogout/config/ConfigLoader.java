@@ -134,7 +134,8 @@ public final class ConfigLoader {
                 new GatewayConfig.Dispatch(bool("dispatch.enabled"), positive("dispatch.leaseDuration"), positive("dispatch.pollInterval"),
                         intIn("dispatch.batchSize", 1, 10_000), positive("dispatch.maxAge"),
                         positive("dispatch.retry.base"), positive("dispatch.retry.cap"),
-                        intIn("dispatch.retry.maxAttempts", 1, 1000)),
+                        intIn("dispatch.retry.maxAttempts", 1, 1000), intIn("dispatch.circuit.maxFailures", 1, 10_000),
+                        positive("dispatch.circuit.resetTimeout")),
                 positive("metrics.queueStatsInterval"),
                 positive("shutdown.timeout"));
     }

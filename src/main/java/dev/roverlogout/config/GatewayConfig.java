@@ -60,6 +60,8 @@ public record GatewayConfig(
         d.put("dispatch.retry.base", "1s");
         d.put("dispatch.retry.cap", "5m");
         d.put("dispatch.retry.maxAttempts", "20");
+        d.put("dispatch.circuit.maxFailures", "10");
+        d.put("dispatch.circuit.resetTimeout", "30s");
         d.put("metrics.queueStatsInterval", "5s");
         d.put("shutdown.timeout", "20s");
         return java.util.Collections.unmodifiableMap(d);
@@ -107,6 +109,7 @@ public record GatewayConfig(
      * @param enabled false = this replica only ingests and serves admin; other replicas dispatch
      */
     public record Dispatch(boolean enabled, Duration leaseDuration, Duration pollInterval, int batchSize, Duration maxAge,
-                           Duration retryBase, Duration retryCap, int retryMaxAttempts) {
+                           Duration retryBase, Duration retryCap, int retryMaxAttempts,
+                           int circuitMaxFailures, Duration circuitResetTimeout) {
     }
 }

@@ -18,6 +18,11 @@ import dev.roverlogout.metrics.GatewayMetrics;
 import dev.roverlogout.store.Environment;
 import dev.roverlogout.store.EnvironmentCache;
 import dev.roverlogout.store.JobStore;
+import io.vertx.circuitbreaker.CircuitBreaker;
+import io.vertx.circuitbreaker.CircuitBreakerOptions;
+import io.vertx.circuitbreaker.CircuitBreakerState;
+import io.vertx.circuitbreaker.OpenCircuitException;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 
 /**
@@ -50,8 +55,10 @@ final class Lane {
     private final RetryPolicy retries;
     private final GatewayMetrics metrics;
     private final GatewayConfig.Dispatch config;
-    private final ArrayDeque<JobStore.ClaimedJob> claimed = new ArrayDeque<>();
+    /** Claimed jobs waiting for a token, with the time they were claimed (their lease runs from then). */
+    private final ArrayDeque<Held> claimed = new ArrayDeque<>();
     private final List<JobStore.Outcome> unrecorded = new ArrayList<>();
+    private final CircuitBreaker breaker;
     private TokenBucket bucket;
     /** AIMD: the rate in force, at most the configured one; halved on push-back, raised 10 % of it per second. */
     private double currentRate;
@@ -79,6 +86,39 @@ final class Lane {
         this.metrics = metrics;
         this.config = config;
         this.holdUntilNanos = System.nanoTime();
+        // opens on maxFailures retryable failures within 10 s; while open the lane claims and sends nothing;
+        // after resetTimeout one probe call decides (half-open). 429s are push-back, not failures (AIMD).
+        this.breaker = CircuitBreaker.create("epic-" + environmentId, vertx, new CircuitBreakerOptions()
+                        .setMaxFailures(config.circuitMaxFailures()).setFailuresRollingWindow(10_000)
+                        .setResetTimeout(config.circuitResetTimeout().toMillis()).setTimeout(-1)
+                        .setNotificationAddress(null))
+                .openHandler(v -> {
+                    metrics.circuit(environmentId, 1);
+                    log.warn("Circuit of environment {} opened after repeated failures; pausing calls for {}",
+                            environmentId, config.circuitResetTimeout());
+                })
+                .halfOpenHandler(v -> {
+                    metrics.circuit(environmentId, 0.5);
+                    wake();
+                })
+                .closeHandler(v -> {
+                    metrics.circuit(environmentId, 0);
+                    log.info("Circuit of environment {} closed", environmentId);
+                });
+        metrics.circuit(environmentId, 0);
+    }
+
+    private record Held(JobStore.ClaimedJob job, long claimedAt) {
+    }
+
+    /** A retryable outcome counted as a failure by the circuit breaker. */
+    private static final class FailedCall extends RuntimeException {
+        final EpicOutcome outcome;
+
+        FailedCall(EpicOutcome outcome) {
+            super(outcome.error(), null, false, false);
+            this.outcome = outcome;
+        }
     }
 
     long fence() {
@@ -93,6 +133,7 @@ final class Lane {
     /** Stops sending; claimed but unsent jobs are left to the lease rescue (their lease runs out). */
     void stop() {
         stopped = true;
+        breaker.close();
         vertx.cancelTimer(wakeTimer);
         vertx.cancelTimer(recordTimer);
         flushOutcomes();
@@ -123,17 +164,28 @@ final class Lane {
             sleep(Math.max(1, (holdUntilNanos - now) / 1_000_000)); // honouring Epic's Retry-After
             return;
         }
-        while (!claimed.isEmpty() && inFlight < e.maxConcurrency() && bucket.tryTake(now)) {
-            send(e, claimed.poll());
+        CircuitBreakerState circuit = breaker.state();
+        if (circuit == CircuitBreakerState.OPEN) {
+            sleep(200); // no claims, no calls: no retry storm against a down Epic
+            return;
+        }
+        int concurrency = circuit == CircuitBreakerState.HALF_OPEN ? 1 : e.maxConcurrency(); // one probe
+        // a job's lease must outlive its call: one held for a quarter of the lease is let go (the rescue requeues
+        // it) rather than sent, since a call may take up to half of the lease
+        long maxHold = config.leaseDuration().toNanos() / 4;
+        claimed.removeIf(h -> now - h.claimedAt() > maxHold);
+        while (!claimed.isEmpty() && inFlight < concurrency && bucket.tryTake(now)) {
+            send(e, claimed.poll().job());
         }
         if (!claimed.isEmpty()) {
-            if (inFlight < e.maxConcurrency()) {
+            if (inFlight < concurrency) {
                 sleep(Math.max(1, bucket.nanosUntilNext(now) / 1_000_000)); // waiting for a token
             }
             return; // or for a call to finish (send's completion pumps)
         }
         if (!claiming) {
-            int limit = Math.max(1, Math.min(config.batchSize(), bucket.available(now) + e.maxConcurrency()));
+            int limit = circuit == CircuitBreakerState.HALF_OPEN ? 1
+                    : Math.max(1, Math.min(config.batchSize(), bucket.available(now) + e.maxConcurrency()));
             claiming = true;
             jobs.claim(environmentId, owner, fence, limit, config.leaseDuration()).onComplete(ar -> {
                 claiming = false;
@@ -142,7 +194,8 @@ final class Lane {
                     sleep(1000);
                     return;
                 }
-                ar.result().forEach(claimed::add);
+                long claimedAt = System.nanoTime();
+                ar.result().forEach(j -> claimed.add(new Held(j, claimedAt)));
                 if (ar.result().isEmpty()) {
                     sleep(config.pollInterval().toMillis());
                 } else {
@@ -160,9 +213,19 @@ final class Lane {
         }
         inFlight++;
         String requestId = job.requestId() != null ? job.requestId() : "job-" + job.id();
-        epic.disassociate(env, job.deviceId(), requestId).onComplete(ar -> {
+        breaker.<EpicOutcome>execute(() -> epic.disassociate(env, job.deviceId(), requestId).compose(r ->
+                r.kind() == EpicOutcome.Kind.RETRY && r.status() != 429 ? Future.failedFuture(new FailedCall(r))
+                        : Future.succeededFuture(r)))
+                // the whole call, token included, ends within half of the job's lease: it can never be rescued and
+                // sent again while this one is still under way
+                .timeout(config.leaseDuration().toMillis() / 2, java.util.concurrent.TimeUnit.MILLISECONDS)
+                .onComplete(ar -> {
             inFlight--;
-            EpicOutcome o = ar.succeeded() ? ar.result() : EpicOutcome.transportError(ar.cause());
+            EpicOutcome o = ar.succeeded() ? ar.result()
+                    : ar.cause() instanceof FailedCall f ? f.outcome
+                    : ar.cause() instanceof OpenCircuitException // raced the opening: not sent
+                    ? new EpicOutcome(EpicOutcome.Kind.RETRY, 0, Optional.empty(), "not sent: circuit open")
+                    : EpicOutcome.transportError(ar.cause()); // includes no answer within half the lease
             outcome(job, toRecord(job, o));
             if (o.status() == 429 || o.status() == 503 && o.retryAfter().isPresent()) {
                 pushBack(o.retryAfter().orElse(Duration.ofSeconds(1)));

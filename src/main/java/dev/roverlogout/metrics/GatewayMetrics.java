@@ -100,6 +100,12 @@ public final class GatewayMetrics {
                 .set(Double.doubleToLongBits(owned ? 1 : 0));
     }
 
+    /** {@code rlg_circuit_open{environment}}: 1 open, 0.5 half-open, 0 closed. */
+    public void circuit(String environment, double state) {
+        environmentGauge("rlg.circuit.open", "Circuit breaker of the environment: 1 open, 0.5 half-open, 0 closed", environment)
+                .set(Double.doubleToLongBits(state));
+    }
+
     /** {@code rlg_rate_limit_per_second{environment}}: the rate in force now. */
     public void rateLimit(String environment, double perSecond) {
         environmentGauge("rlg.rate.limit.per.second", "Epic calls per second allowed now", environment)
