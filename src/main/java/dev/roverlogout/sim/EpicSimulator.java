@@ -237,6 +237,15 @@ public final class EpicSimulator extends VerticleBase {
                     .put("ExceptionMessage", "InstallID is required"));
             return;
         }
+        if (i.rejectDevices.contains(device)) {
+            json(ctx, 400, new JsonObject().put("Message", "The request is invalid.")
+                    .put("ExceptionMessage", "Device " + device + " cannot be disassociated"));
+            return;
+        }
+        if (i.unknownDevices.contains(device)) {
+            json(ctx, 404, new JsonObject().put("Message", "No mobile device was found with the given InstallID."));
+            return;
+        }
         ThreadLocalRandom random = ThreadLocalRandom.current();
         if (i.hangRate > 0 && random.nextDouble() < i.hangRate) {
             i.hung.incrementAndGet(); // never answered: the caller's request timeout has to fire

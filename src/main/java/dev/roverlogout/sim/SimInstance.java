@@ -28,6 +28,9 @@ final class SimInstance {
     boolean outage;
     /** An outage window: every call is answered 503 until this time (epoch ms). */
     long outageUntil;
+    /** Devices answered 400 (a permanent error, with Epic's message) and 404 (not associated). */
+    java.util.Set<String> rejectDevices = java.util.Set.of();
+    java.util.Set<String> unknownDevices = java.util.Set.of();
     /** A public key or certificate (PEM) registered by upload instead of a JWK Set URL. */
     String publicKeyPem;
     /** false = the token endpoint answers invalid_client, as Epic does until a new key has synced. */
@@ -64,6 +67,12 @@ final class SimInstance {
         tailLatencyMillis = o.getLong("tailLatencyMillis", tailLatencyMillis);
         hangRate = o.getDouble("hangRate", hangRate);
         publicKeyPem = o.getString("publicKeyPem", publicKeyPem);
+        if (o.getJsonArray("rejectDevices") != null) {
+            rejectDevices = java.util.Set.copyOf(o.getJsonArray("rejectDevices").getList());
+        }
+        if (o.getJsonArray("unknownDevices") != null) {
+            unknownDevices = java.util.Set.copyOf(o.getJsonArray("unknownDevices").getList());
+        }
         if (o.containsKey("outageSeconds")) {
             outageUntil = System.currentTimeMillis() + o.getLong("outageSeconds") * 1000;
         }
