@@ -27,6 +27,8 @@ public final class JobStore {
             WITH picked AS (
               SELECT id FROM disassociation_job
                WHERE environment_id = $1 AND state = 'queued' AND next_attempt_at <= now()
+                 -- the database's status decides, not a lane's cached copy: a pause stops claims at once
+                 AND EXISTS (SELECT 1 FROM environment e WHERE e.id = $1 AND e.status = 'READY')
                ORDER BY next_attempt_at, id
                LIMIT $2
                FOR UPDATE SKIP LOCKED

@@ -136,4 +136,14 @@ class JobStoreTest {
         assertThat(TestGateway.join(jobs.claim("js-rescue", "alive", 2, 10, LEASE))).extracting(JobStore.ClaimedJob::attempts)
                 .containsExactly(2);
     }
+
+    @Test
+    @DisplayName("jobs of a PAUSED environment are not claimed, whatever a lane's cached status says; resume releases them")
+    void pausedIsNotClaimed() {
+        Fixtures.environment(http, gw, "js-pause", "PAUSED");
+        checkInDevices("js-pause", "a");
+        assertThat(TestGateway.join(jobs.claim("js-pause", "r", 1, 10, LEASE))).isEmpty();
+        http.post(gw.managementPort(), "/admin/environments/js-pause/resume", TestGateway.ADMIN, null);
+        assertThat(TestGateway.join(jobs.claim("js-pause", "r", 1, 10, LEASE))).hasSize(1);
+    }
 }
