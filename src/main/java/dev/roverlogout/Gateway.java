@@ -42,7 +42,6 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.ext.web.client.WebClient;
-import io.vertx.ext.web.client.WebClientOptions;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.sqlclient.Pool;
@@ -118,9 +117,7 @@ public final class Gateway {
             SigningKeyStore signingKeys = new SigningKeyStore(pool);
             KeyRoutes keyRoutes = new KeyRoutes(signingKeys, masterKey, config.keys(), config.publicBaseUrl());
             EnvironmentStore environmentStore = new EnvironmentStore(pool);
-            // calls to Epic: TLS verified (Vert.x default), no redirects followed, bounded connect time
-            WebClient epic = WebClient.create(vertx, new WebClientOptions().setConnectTimeout(5_000)
-                    .setFollowRedirects(false).setKeepAlive(true).setUserAgent("rover-logout-gateway"));
+            WebClient epic = WebClient.create(vertx, EpicClient.clientOptions()); // token requests, test connection
             TokenProvider tokens = new TokenProvider(vertx, epic, signingKeys, masterKey, metrics);
             prober = new ReadinessProber(vertx, environmentStore, tokens, config.epic().readinessProbeInterval());
             lanes = new LaneSupervisor(vertx, replicaId(), environmentCache, new LaneLeases(pool), new JobStore(pool),

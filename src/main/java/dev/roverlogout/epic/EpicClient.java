@@ -87,6 +87,12 @@ public final class EpicClient {
         });
     }
 
+    /** How every call to Epic is made: TLS verified (Vert.x default), no redirects followed, bounded connect time. */
+    public static WebClientOptions clientOptions() {
+        return new WebClientOptions().setConnectTimeout(CONNECT_TIMEOUT_MILLIS).setFollowRedirects(false)
+                .setKeepAlive(true).setUserAgent("rover-logout-gateway");
+    }
+
     /** The environment's client, rebuilt when its maxConcurrency changed. */
     private WebClient client(Environment env) {
         Pooled pooled = clients.compute(env.id(), (id, old) -> {
@@ -96,12 +102,7 @@ public final class EpicClient {
             if (old != null) {
                 old.client().close();
             }
-            WebClient c = WebClient.create(vertx, new WebClientOptions()
-                    .setConnectTimeout(CONNECT_TIMEOUT_MILLIS)
-                    .setFollowRedirects(false)
-                    .setKeepAlive(true)
-                    .setUserAgent("rover-logout-gateway"),
-                    new PoolOptions().setHttp1MaxSize(env.maxConcurrency()));
+            WebClient c = WebClient.create(vertx, clientOptions(), new PoolOptions().setHttp1MaxSize(env.maxConcurrency()));
             return new Pooled(c, env.maxConcurrency());
         });
         return pooled.client();

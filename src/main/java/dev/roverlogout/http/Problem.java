@@ -74,6 +74,11 @@ public final class Problem extends RuntimeException {
         return this;
     }
 
+    /** An extension member set with {@link #with}, or null. */
+    public Object extension(String name) {
+        return extensions.get(name);
+    }
+
     public int status() {
         return status;
     }

@@ -131,7 +131,7 @@ public final class CheckInRoutes {
                 case 413 -> "too_large";
                 case 415 -> "unsupported_media_type";
                 case 422 -> "unknown_environment";
-                case 503 -> p.toJson(null).containsKey("reason") ? "backlog" : "unavailable";
+                case 503 -> "backlog".equals(p.extension("reason")) ? "backlog" : "unavailable";
                 default -> "error";
             };
         }

@@ -40,6 +40,13 @@ public final class JobStore {
             RETURNING j.id, j.environment_id, j.device_id, j.attempts, j.checked_in_at, j.received_at, j.request_id
             """;
 
+    /**
+     * Whether job {@code j}'s device already has a queued job (a newer check-in): a retry or rescue of {@code j}
+     * then merges into it instead of making a second call. An index probe per job (job_queued_per_device).
+     */
+    static final String NEWER_QUEUED_JOB = "EXISTS (SELECT 1 FROM disassociation_job q WHERE q.environment_id = "
+            + "j.environment_id AND q.device_id = j.device_id AND q.state = 'queued')";
+
     static final String LOCK_DEVICES_OF_JOBS = """
             SELECT d.environment_id, d.device_id FROM device d
               JOIN disassociation_job j ON j.environment_id = d.environment_id AND j.device_id = d.device_id
@@ -57,30 +64,25 @@ public final class JobStore {
             WITH result AS (
               SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::timestamptz[])
                 AS r(id, outcome, http_status, error, next_attempt_at)
+            ),
+            decided AS (
+              SELECT r.*, (r.outcome = 'retry' AND (j.fenced_at IS NOT NULL OR NEWER_QUEUED_JOB)) AS dropped,
+                     j.fenced_at IS NOT NULL AS fenced
+                FROM result r JOIN disassociation_job j ON j.id = r.id
             )
             UPDATE disassociation_job j
-               SET state = CASE
-                     WHEN r.outcome <> 'retry' THEN r.outcome
-                     WHEN j.fenced_at IS NOT NULL THEN 'cancelled'
-                     WHEN (SELECT true FROM disassociation_job q
-                            WHERE q.environment_id = j.environment_id AND q.device_id = j.device_id
-                              AND q.state = 'queued' LIMIT 1) THEN 'cancelled'
-                     ELSE 'queued' END,
-                   next_attempt_at = CASE WHEN r.outcome = 'retry' THEN r.next_attempt_at ELSE j.next_attempt_at END,
-                   finished_at = CASE WHEN r.outcome = 'retry' AND j.fenced_at IS NULL
-                                        AND (SELECT true FROM disassociation_job q
-                                              WHERE q.environment_id = j.environment_id AND q.device_id = j.device_id
-                                                AND q.state = 'queued' LIMIT 1) IS NULL
-                                      THEN NULL ELSE now() END,
-                   last_status = r.http_status,
-                   last_error = CASE WHEN r.outcome = 'retry' AND j.fenced_at IS NOT NULL
-                                     THEN 'cancelled before retry: checked out during the call; ' || coalesce(r.error, '')
-                                     ELSE r.error END,
+               SET state = CASE WHEN d.outcome <> 'retry' THEN d.outcome WHEN d.dropped THEN 'cancelled' ELSE 'queued' END,
+                   next_attempt_at = CASE WHEN d.outcome = 'retry' THEN d.next_attempt_at ELSE j.next_attempt_at END,
+                   finished_at = CASE WHEN d.outcome = 'retry' AND NOT d.dropped THEN NULL ELSE now() END,
+                   last_status = d.http_status,
+                   last_error = CASE WHEN d.dropped AND d.fenced
+                                     THEN 'cancelled before retry: checked out during the call; ' || coalesce(d.error, '')
+                                     ELSE d.error END,
                    lease_owner = NULL, lease_expires_at = NULL, lease_fence = NULL
-              FROM result r
-             WHERE j.id = r.id AND j.state = 'sending' AND j.lease_owner = $6 AND j.lease_fence = $7
+              FROM decided d
+             WHERE j.id = d.id AND j.state = 'sending' AND j.lease_owner = $6 AND j.lease_fence = $7
             RETURNING j.id, j.state
-            """;
+            """.replace("NEWER_QUEUED_JOB", NEWER_QUEUED_JOB);
 
     static final String EXPIRED_LEASES = """
             SELECT id FROM disassociation_job WHERE state = 'sending' AND lease_expires_at < now()
@@ -89,20 +91,19 @@ public final class JobStore {
 
     /** Expired leases go back to queued (a crash may repeat only the calls that were in flight). */
     static final String RESCUE = """
+            WITH decided AS (
+              SELECT j.id, (j.fenced_at IS NOT NULL OR NEWER_QUEUED_JOB) AS dropped
+                FROM disassociation_job j WHERE j.id = ANY($1::bigint[])
+            )
             UPDATE disassociation_job j
-               SET state = CASE WHEN j.fenced_at IS NOT NULL
-                                  OR (SELECT true FROM disassociation_job q
-                                       WHERE q.environment_id = j.environment_id AND q.device_id = j.device_id
-                                         AND q.state = 'queued' LIMIT 1) THEN 'cancelled' ELSE 'queued' END,
-                   finished_at = CASE WHEN j.fenced_at IS NOT NULL
-                                        OR (SELECT true FROM disassociation_job q
-                                             WHERE q.environment_id = j.environment_id AND q.device_id = j.device_id
-                                               AND q.state = 'queued' LIMIT 1) THEN now() ELSE NULL END,
+               SET state = CASE WHEN d.dropped THEN 'cancelled' ELSE 'queued' END,
+                   finished_at = CASE WHEN d.dropped THEN now() ELSE NULL END,
                    last_error = 'lease of ' || j.lease_owner || ' expired during the call',
                    lease_owner = NULL, lease_expires_at = NULL, lease_fence = NULL
-             WHERE j.id = ANY($1::bigint[]) AND j.state = 'sending' AND j.lease_expires_at < now()
+              FROM decided d
+             WHERE j.id = d.id AND j.state = 'sending' AND j.lease_expires_at < now()
             RETURNING j.id, j.state
-            """;
+            """.replace("NEWER_QUEUED_JOB", NEWER_QUEUED_JOB);
 
     /** A job claimed for sending. {@code attempts} counts this attempt. */
     public record ClaimedJob(long id, String environmentId, String deviceId, int attempts, OffsetDateTime checkedInAt,
