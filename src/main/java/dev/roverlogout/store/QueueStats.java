@@ -21,7 +21,7 @@ import io.vertx.sqlclient.Pool;
  */
 public final class QueueStats {
     static final String DEPTH = """
-            SELECT e.id, count(j.id), COALESCE(EXTRACT(EPOCH FROM now() - min(j.received_at)), 0)
+            SELECT e.id, count(j.id), GREATEST(0, COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(j.received_at)), 0))
               FROM environment e LEFT JOIN disassociation_job j ON j.environment_id = e.id AND j.state = 'queued'
              GROUP BY e.id
             """;
