@@ -10,6 +10,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.roverlogout.admin.EnvironmentRoutes;
+import dev.roverlogout.admin.OperationsRoutes;
 import dev.roverlogout.admin.KeyRoutes;
 import dev.roverlogout.dispatch.LaneSupervisor;
 import dev.roverlogout.epic.ConnectionTester;
@@ -34,6 +35,7 @@ import dev.roverlogout.store.EnvironmentDirectory;
 import dev.roverlogout.store.EnvironmentStore;
 import dev.roverlogout.store.EventStore;
 import dev.roverlogout.store.JobStore;
+import dev.roverlogout.store.OperationsStore;
 import dev.roverlogout.store.LaneLeases;
 import dev.roverlogout.store.QueueStats;
 import io.vertx.core.DeploymentOptions;
@@ -58,6 +60,7 @@ public final class Gateway {
     private final GatewayConfig config;
     private final Vertx vertx;
     private final AtomicBoolean deployed = new AtomicBoolean();
+    private final String replicaId = newReplicaId();
     private Database database;
     private Map<BearerAuth.Role, String> tokens;
     private MasterKey masterKey;
@@ -120,10 +123,11 @@ public final class Gateway {
             WebClient epic = WebClient.create(vertx, EpicClient.clientOptions()); // token requests, test connection
             TokenProvider tokens = new TokenProvider(vertx, epic, signingKeys, masterKey, metrics);
             prober = new ReadinessProber(vertx, environmentStore, tokens, config.epic().readinessProbeInterval());
-            lanes = new LaneSupervisor(vertx, replicaId(), environmentCache, new LaneLeases(pool), new JobStore(pool),
+            lanes = new LaneSupervisor(vertx, replicaId, environmentCache, new LaneLeases(pool), new JobStore(pool),
                     new EpicClient(vertx, tokens, metrics), metrics, config.dispatch());
             EnvironmentRoutes environments = new EnvironmentRoutes(environmentStore, directory, keyRoutes,
                     new ConnectionTester(vertx, epic, tokens, config.publicBaseUrl()), config.publicBaseUrl());
+            OperationsRoutes operations = new OperationsRoutes(new OperationsStore(pool), environmentStore);
             JwksRoutes jwks = new JwksRoutes(signingKeys, config.keys().retireAfter());
             GatewayConfig.Endpoint publicEndpoint = new GatewayConfig.Endpoint(config.http().host(), publicPort);
             GatewayConfig.Endpoint managementEndpoint = new GatewayConfig.Endpoint(config.management().host(), managementPort);
@@ -131,7 +135,7 @@ public final class Gateway {
             return checkMasterKey(signingKeys)
                     .compose(x -> Future.all(queueStats.start(config.queueStatsInterval()), environmentCache.start(30_000)))
                     .compose(x -> vertx.deployVerticle(() -> new ManagementApi(managementEndpoint, auth, metrics, pool,
-                            deployed::get, environments), new DeploymentOptions()))
+                            deployed::get, environments, operations), new DeploymentOptions()))
                     .compose(id -> {
                         managementDeployment = id;
                         return vertx.deployVerticle(() -> new PublicApi(publicEndpoint, checkIns, jwks, auth, shutdownMillis),
@@ -168,8 +172,13 @@ public final class Gateway {
                 });
     }
 
-    /** This replica's name in lane leases: the host (pod) name plus a per-start suffix. */
-    private static String replicaId() {
+    /** This replica's name in lane leases, job attempts and /admin/queue. */
+    public String replicaId() {
+        return replicaId;
+    }
+
+    /** The host (pod) name plus a per-start suffix. */
+    private static String newReplicaId() {
         String host = System.getenv().getOrDefault("HOSTNAME", "gateway");
         return host + "-" + Long.toString(new java.security.SecureRandom().nextLong() & 0xffffffL, 36);
     }

@@ -135,7 +135,8 @@ public final class ConfigLoader {
                         intIn("dispatch.batchSize", 1, 10_000), positive("dispatch.maxAge"),
                         positive("dispatch.retry.base"), positive("dispatch.retry.cap"),
                         intIn("dispatch.retry.maxAttempts", 1, 1000), intIn("dispatch.circuit.maxFailures", 1, 10_000),
-                        positive("dispatch.circuit.resetTimeout")),
+                        positive("dispatch.circuit.resetTimeout"), ratio("dispatch.circuit.failureRatio"),
+                        intIn("dispatch.circuit.minCalls", 1, 100_000)),
                 positive("metrics.queueStatsInterval"),
                 positive("shutdown.timeout"));
     }
@@ -233,6 +234,21 @@ public final class ConfigLoader {
             throw new ConfigException(key, n + " is out of range " + min + ".." + max);
         }
         return n;
+    }
+
+    /** A number in (0, 1]. */
+    private double ratio(String key) {
+        String value = values.get(key);
+        double r;
+        try {
+            r = Double.parseDouble(value);
+        } catch (NumberFormatException e) {
+            throw new ConfigException(key, "'" + value + "' is not a number");
+        }
+        if (!(r > 0 && r <= 1)) {
+            throw new ConfigException(key, value + " is out of range: must be greater than 0 and at most 1");
+        }
+        return r;
     }
 
     private boolean bool(String key) {

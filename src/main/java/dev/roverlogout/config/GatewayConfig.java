@@ -62,6 +62,8 @@ public record GatewayConfig(
         d.put("dispatch.retry.maxAttempts", "20");
         d.put("dispatch.circuit.maxFailures", "10");
         d.put("dispatch.circuit.resetTimeout", "30s");
+        d.put("dispatch.circuit.failureRatio", "0.5");
+        d.put("dispatch.circuit.minCalls", "20");
         d.put("metrics.queueStatsInterval", "5s");
         d.put("shutdown.timeout", "20s");
         return java.util.Collections.unmodifiableMap(d);
@@ -107,9 +109,12 @@ public record GatewayConfig(
 
     /**
      * @param enabled false = this replica only ingests and serves admin; other replicas dispatch
+     * @param circuitFailureRatio share of retryable failures among at least {@code circuitMinCalls} calls within
+     *                            10 s that opens the circuit (besides {@code circuitMaxFailures} failures)
      */
     public record Dispatch(boolean enabled, Duration leaseDuration, Duration pollInterval, int batchSize, Duration maxAge,
                            Duration retryBase, Duration retryCap, int retryMaxAttempts,
-                           int circuitMaxFailures, Duration circuitResetTimeout) {
+                           int circuitMaxFailures, Duration circuitResetTimeout, double circuitFailureRatio,
+                           int circuitMinCalls) {
     }
 }

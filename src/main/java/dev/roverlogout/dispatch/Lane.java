@@ -59,6 +59,7 @@ final class Lane {
     private final ArrayDeque<Held> claimed = new ArrayDeque<>();
     private final List<JobStore.Outcome> unrecorded = new ArrayList<>();
     private final CircuitBreaker breaker;
+    private final FailureDetector failures;
     private TokenBucket bucket;
     /** AIMD: the rate in force, at most the configured one; halved on push-back, raised 10 % of it per second. */
     private double currentRate;
@@ -86,13 +87,16 @@ final class Lane {
         this.metrics = metrics;
         this.config = config;
         this.holdUntilNanos = System.nanoTime();
-        // opens on maxFailures retryable failures within 10 s; while open the lane claims and sends nothing;
-        // after resetTimeout one probe call decides (half-open). 429s are push-back, not failures (AIMD).
+        // opens when the FailureDetector says so (consecutive failures or a failure ratio; the breaker's own count
+        // of failures in a window is switched off); while open the lane claims and sends nothing; after
+        // resetTimeout one probe call decides (half-open). 429s are push-back, not failures (AIMD).
+        this.failures = new FailureDetector(config.circuitMaxFailures(), config.circuitFailureRatio(), config.circuitMinCalls());
         this.breaker = CircuitBreaker.create("epic-" + environmentId, vertx, new CircuitBreakerOptions()
-                        .setMaxFailures(config.circuitMaxFailures()).setFailuresRollingWindow(10_000)
+                        .setMaxFailures(Integer.MAX_VALUE).setFailuresRollingWindow(10_000)
                         .setResetTimeout(config.circuitResetTimeout().toMillis()).setTimeout(-1)
                         .setNotificationAddress(null))
                 .openHandler(v -> {
+                    failures.reset();
                     metrics.circuit(environmentId, 1);
                     log.warn("Circuit of environment {} opened after repeated failures; pausing calls for {}",
                             environmentId, config.circuitResetTimeout());
@@ -125,18 +129,49 @@ final class Lane {
         return fence;
     }
 
+    /** The rate in force now (AIMD), for the lease report; the configured one before the first call. */
+    double currentRate() {
+        return bucket == null ? environments.get(environmentId).map(e -> e.environment().rateLimitPerSecond()).orElse(0.0)
+                : currentRate;
+    }
+
+    /** closed, open or half_open (as stored in lane_lease.circuit). */
+    String circuit() {
+        return switch (breaker.state()) {
+            case OPEN -> "open";
+            case HALF_OPEN -> "half_open";
+            default -> "closed";
+        };
+    }
+
     void start() {
         recordTimer = vertx.setPeriodic(RECORD_EVERY_MILLIS, id -> flushOutcomes());
         pump();
     }
 
-    /** Stops sending; claimed but unsent jobs are left to the lease rescue (their lease runs out). */
+    /**
+     * Stops sending. Claimed but unsent jobs go back to the queue at once (if that write fails, the lease rescue
+     * returns them when their lease runs out); calls under way finish and their outcomes are written.
+     */
     void stop() {
         stopped = true;
         breaker.close();
         vertx.cancelTimer(wakeTimer);
         vertx.cancelTimer(recordTimer);
+        List<Long> unsent = claimed.stream().map(h -> h.job().id()).toList();
+        claimed.clear();
+        jobs.unclaim(unsent, owner, fence).onFailure(e ->
+                log.warn("Lane {}: {} unsent jobs wait for their lease to run out: {}", environmentId, unsent.size(), e.getMessage()));
         flushOutcomes();
+        if (inFlight > 0) {
+            // outcomes of calls still under way arrive after stop: write them as they come
+            recordTimer = vertx.setPeriodic(RECORD_EVERY_MILLIS, id -> {
+                flushOutcomes();
+                if (inFlight == 0 && unrecorded.isEmpty() && !recording) {
+                    vertx.cancelTimer(id);
+                }
+            });
+        }
     }
 
     /** Runs the loop now (new jobs may be due). */
@@ -213,6 +248,7 @@ final class Lane {
         }
         inFlight++;
         String requestId = job.requestId() != null ? job.requestId() : "job-" + job.id();
+        OffsetDateTime startedAt = now;
         breaker.<EpicOutcome>execute(() -> epic.disassociate(env, job.deviceId(), requestId).compose(r ->
                 r.kind() == EpicOutcome.Kind.RETRY && r.status() != 429 ? Future.failedFuture(new FailedCall(r))
                         : Future.succeededFuture(r)))
@@ -221,16 +257,24 @@ final class Lane {
                 .timeout(config.leaseDuration().toMillis() / 2, java.util.concurrent.TimeUnit.MILLISECONDS)
                 .onComplete(ar -> {
             inFlight--;
+            boolean sent = !(ar.cause() instanceof OpenCircuitException); // raced the opening: not sent
             EpicOutcome o = ar.succeeded() ? ar.result()
                     : ar.cause() instanceof FailedCall f ? f.outcome
-                    : ar.cause() instanceof OpenCircuitException // raced the opening: not sent
-                    ? new EpicOutcome(EpicOutcome.Kind.RETRY, 0, Optional.empty(), "not sent: circuit open")
+                    : !sent ? new EpicOutcome(EpicOutcome.Kind.RETRY, 0, Optional.empty(), "not sent: circuit open")
                     : EpicOutcome.transportError(ar.cause()); // includes no answer within half the lease
-            outcome(job, toRecord(job, o));
+            JobStore.Call call = sent ? new JobStore.Call(job.attempts(), startedAt, OffsetDateTime.now(ZoneOffset.UTC), requestId) : null;
+            outcome(job, toRecord(job, o, call));
+            if (sent && breaker.state() == CircuitBreakerState.CLOSED
+                    && failures.record(o.kind() == EpicOutcome.Kind.RETRY && o.status() != 429, System.nanoTime())) {
+                breaker.open();
+            }
             if (o.status() == 429 || o.status() == 503 && o.retryAfter().isPresent()) {
                 pushBack(o.retryAfter().orElse(Duration.ofSeconds(1)));
             }
-            metrics.checkinToDisassociation(environmentId, Duration.between(job.receivedAt(), OffsetDateTime.now(ZoneOffset.UTC)));
+            if (o.kind() == EpicOutcome.Kind.DONE || o.kind() == EpicOutcome.Kind.NOT_ASSOCIATED) {
+                // the SLO: from the check-in's receipt to Epic's final answer (retries included)
+                metrics.checkinToDisassociation(environmentId, Duration.between(job.receivedAt(), OffsetDateTime.now(ZoneOffset.UTC)));
+            }
             pump();
         });
     }
@@ -268,15 +312,16 @@ final class Lane {
         metrics.rateLimit(environmentId, currentRate);
     }
 
-    private JobStore.Outcome toRecord(JobStore.ClaimedJob job, EpicOutcome o) {
+    private JobStore.Outcome toRecord(JobStore.ClaimedJob job, EpicOutcome o, JobStore.Call call) {
+        Integer status = o.status() == 0 ? null : o.status();
         return switch (o.kind()) {
-            case DONE -> new JobStore.Outcome(job.id(), "done", o.status(), null, null);
-            case NOT_ASSOCIATED -> new JobStore.Outcome(job.id(), "not_associated", o.status(), o.error(), null);
-            case PERMANENT -> new JobStore.Outcome(job.id(), "failed", o.status(), o.error(), null);
+            case DONE -> new JobStore.Outcome(job.id(), "done", status, null, null, call);
+            case NOT_ASSOCIATED -> new JobStore.Outcome(job.id(), "not_associated", status, o.error(), null, call);
+            case PERMANENT -> new JobStore.Outcome(job.id(), "failed", status, o.error(), null, call);
             case RETRY -> retries.nextDelay(job.attempts(), o.retryAfter())
-                    .map(d -> new JobStore.Outcome(job.id(), "retry", o.status(), o.error(), OffsetDateTime.now(ZoneOffset.UTC).plus(d)))
-                    .orElseGet(() -> new JobStore.Outcome(job.id(), "failed", o.status(),
-                            "gave up after " + job.attempts() + " attempts: " + o.error(), null));
+                    .map(d -> new JobStore.Outcome(job.id(), "retry", status, o.error(), OffsetDateTime.now(ZoneOffset.UTC).plus(d), call))
+                    .orElseGet(() -> new JobStore.Outcome(job.id(), "failed", status,
+                            "gave up after " + job.attempts() + " attempts: " + o.error(), null, call));
         };
     }
 

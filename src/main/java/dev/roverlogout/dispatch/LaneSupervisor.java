@@ -1,9 +1,14 @@
 package dev.roverlogout.dispatch;
 
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
+import java.util.List;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ThreadLocalRandom;
 
 import org.slf4j.Logger;
@@ -40,7 +45,15 @@ public final class LaneSupervisor {
     private final GatewayMetrics metrics;
     private final GatewayConfig.Dispatch config;
     private final RetryPolicy retries;
+    /**
+     * A lane handed over is not taken by another replica for this long: the calls its old owner sent last have
+     * left Epic's one-second rate window before the new owner's full burst arrives.
+     */
+    static final Duration HANDOVER_QUIET = Duration.ofMillis(1100);
+
     private final Map<String, Lane> lanes = new HashMap<>();
+    /** Environments this replica gave up recently (monotonic time): not taken back at once. */
+    private final Map<String, Long> released = new HashMap<>();
     private long timer = -1;
     private boolean ticking;
     private boolean tickAgain;
@@ -76,7 +89,7 @@ public final class LaneSupervisor {
         });
     }
 
-    /** Stops every lane and gives the leases up, so another replica can take over at once. */
+    /** Stops every lane and gives the leases up, so another replica can take over after the quiet time. */
     public Future<Void> stop() {
         Promise<Void> done = Promise.promise();
         context.runOnContext(v -> {
@@ -84,11 +97,18 @@ public final class LaneSupervisor {
             Set<String> ids = new HashSet<>(lanes.keySet());
             lanes.values().forEach(Lane::stop);
             lanes.clear();
-            Future.join(ids.stream().map(id -> leases.release(id, replica)).toList()).onComplete(x -> done.complete());
+            ids.forEach(id -> metrics.laneOwned(id, false));
+            Future.join(ids.stream().map(id -> leases.release(id, replica, HANDOVER_QUIET)).toList())
+                    .eventually(() -> leases.leave(replica)).onComplete(x -> done.complete());
         });
         return done.future();
     }
 
+    /**
+     * One round: heartbeat, work out this replica's fair share of the READY environments (ceil(ready / live
+     * replicas)), give up lanes above it, renew the rest, take free ones up to it, rescue expired jobs. Lanes thus
+     * spread over replicas: a replica that starts next to a busy one gets its share within a few rounds.
+     */
     private void tick() {
         if (ticking) {
             tickAgain = true; // a change arrived during this round: look again right after it
@@ -96,19 +116,35 @@ public final class LaneSupervisor {
         }
         ticking = true;
         tickAgain = false;
-        Set<String> ready = new HashSet<>();
+        Set<String> ready = new TreeSet<>();
         environments.all().forEach(e -> {
             if (e.environment().status() == Environment.Status.READY) {
                 ready.add(e.environment().id());
             }
         });
-        new HashSet<>(lanes.keySet()).stream().filter(id -> !ready.contains(id)).forEach(id -> {
-            lanes.remove(id).stop();
-            metrics.laneOwned(id, false);
-            leases.release(id, replica);
-        });
-        Future.join(ready.stream().map(this::renew).toList())
-                .compose(x -> jobs.rescue(1000).onSuccess(t -> {
+        new HashSet<>(lanes.keySet()).stream().filter(id -> !ready.contains(id)).forEach(id -> giveUp(id, Duration.ZERO));
+        // a replica whose heartbeat is older than two renewal periods is gone: its leases run out soon after
+        Duration liveWithin = config.leaseDuration().multipliedBy(2).dividedBy(3);
+        leases.heartbeat(replica, liveWithin).compose(live -> leases.heldByOthers(replica).compose(others -> {
+            int fair = (ready.size() + live - 1) / Math.max(1, live);
+            List<String> mine = new ArrayList<>(new TreeSet<>(lanes.keySet()));
+            while (mine.size() > fair) {
+                String id = mine.remove(mine.size() - 1);
+                log.info("Replica {} hands environment {} over ({} live replicas, {} lanes each)", replica, id, live, fair);
+                giveUp(id, HANDOVER_QUIET);
+            }
+            long now = System.nanoTime();
+            released.values().removeIf(t -> now - t > HANDOVER_QUIET.toNanos() * 2);
+            List<String> free = new ArrayList<>(ready.stream()
+                    .filter(id -> !lanes.containsKey(id) && !others.contains(id) && !released.containsKey(id)).toList());
+            Collections.shuffle(free); // replicas starting together try different environments first
+            List<String> wanted = new ArrayList<>(mine);
+            wanted.addAll(free.subList(0, Math.max(0, Math.min(free.size(), fair - mine.size()))));
+            return Future.join(wanted.stream().map(this::renew).toList());
+        })).recover(e -> {
+            log.warn("Lane round failed: {}", e.getMessage());
+            return Future.succeededFuture();
+        }).compose(x -> jobs.rescue(1000).onSuccess(t -> {
                     if (!t.isEmpty()) {
                         log.info("Rescued {} jobs whose lease ran out while sending", t.size());
                     }
@@ -121,9 +157,27 @@ public final class LaneSupervisor {
                 });
     }
 
+    /** Stops the lane and releases its lease; {@code quiet} before another replica may take it. */
+    private void giveUp(String environmentId, Duration quiet) {
+        Lane lane = lanes.remove(environmentId);
+        if (lane != null) {
+            lane.stop();
+        }
+        metrics.laneOwned(environmentId, false);
+        if (!quiet.isZero()) {
+            released.put(environmentId, System.nanoTime());
+        }
+        leases.release(environmentId, replica, quiet);
+    }
+
     private Future<Void> renew(String environmentId) {
         long started = System.nanoTime();
-        return leases.acquire(environmentId, replica, config.leaseDuration()).map(fence -> {
+        Lane current = lanes.get(environmentId);
+        // a lane starting now starts closed at the configured rate
+        Double rate = current != null ? current.currentRate()
+                : environments.get(environmentId).map(e -> e.environment().rateLimitPerSecond()).orElse(null);
+        String circuit = current == null ? "closed" : current.circuit();
+        return leases.acquire(environmentId, replica, config.leaseDuration(), rate, circuit).map(fence -> {
             Lane lane = lanes.get(environmentId);
             if (fence.isEmpty()) {
                 if (lane != null) {

@@ -4,6 +4,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 import dev.roverlogout.admin.EnvironmentRoutes;
+import dev.roverlogout.admin.OperationsRoutes;
 import dev.roverlogout.config.GatewayConfig;
 import dev.roverlogout.metrics.GatewayMetrics;
 import io.vertx.core.Future;
@@ -25,16 +26,18 @@ public final class ManagementApi extends VerticleBase {
     private final Pool pool;
     private final BooleanSupplier deployed;
     private final EnvironmentRoutes environments;
+    private final OperationsRoutes operations;
     private HttpServer server;
 
     public ManagementApi(GatewayConfig.Endpoint endpoint, BearerAuth auth, GatewayMetrics metrics, Pool pool,
-                         BooleanSupplier deployed, EnvironmentRoutes environments) {
+                         BooleanSupplier deployed, EnvironmentRoutes environments, OperationsRoutes operations) {
         this.endpoint = endpoint;
         this.auth = auth;
         this.metrics = metrics;
         this.pool = pool;
         this.deployed = deployed;
         this.environments = environments;
+        this.operations = operations;
     }
 
     @Override
@@ -48,6 +51,7 @@ public final class ManagementApi extends VerticleBase {
         router.route("/admin/*").handler(auth.require(BearerAuth.Role.ADMIN))
                 .handler(BodyHandler.create(false).setBodyLimit(MAX_ADMIN_BODY));
         environments.mount(router);
+        operations.mount(router);
         router.route().failureHandler(Problems::handle);
         server = vertx.createHttpServer(PublicApi.serverOptions()).requestHandler(router);
         return server.listen(endpoint.port(), endpoint.host());

@@ -32,6 +32,9 @@ public final class EnvironmentStore {
             + "AND state IN ('queued', 'sending')";
     // device_event and disassociation_job carry no foreign key (see V1__schema.sql): delete them explicitly
     static final String DELETE_EVENTS = "DELETE FROM device_event WHERE environment_id = $1";
+    static final String DELETE_ATTEMPTS = """
+            DELETE FROM job_attempt a USING disassociation_job j WHERE a.job_id = j.id AND j.environment_id = $1
+            """;
     static final String DELETE_JOBS = "DELETE FROM disassociation_job WHERE environment_id = $1";
     static final String DELETE_DEVICES = "DELETE FROM device WHERE environment_id = $1";
     static final String DELETE = "DELETE FROM environment WHERE id = $1";
@@ -169,6 +172,7 @@ public final class EnvironmentStore {
                     return Future.failedFuture(new OpenJobs(open));
                 }
                 return conn.preparedQuery(DELETE_EVENTS).execute(Tuple.of(id))
+                        .compose(r -> conn.preparedQuery(DELETE_ATTEMPTS).execute(Tuple.of(id)))
                         .compose(r -> conn.preparedQuery(DELETE_JOBS).execute(Tuple.of(id)))
                         .compose(r -> conn.preparedQuery(DELETE_DEVICES).execute(Tuple.of(id)))
                         .compose(r -> conn.preparedQuery(DELETE).execute(Tuple.of(id)))

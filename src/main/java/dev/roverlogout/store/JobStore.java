@@ -57,18 +57,27 @@ public final class JobStore {
 
     /**
      * $1 job ids, $2 outcomes (done, not_associated, retry, failed, expired), $3 HTTP statuses, $4 errors,
-     * $5 next attempt times (retry only), $6 lease owner, $7 lease fence. A retry of a fenced job, or of a job
-     * whose device has a newer queued job, ends as cancelled: the newer job (or nobody) makes the call.
+     * $5 next attempt times (retry only), $6 lease owner, $7 lease fence, and per call made: $8 attempt number,
+     * $9 started, $10 answered, $11 request id ($9 null = no call was made, e.g. expired before sending).
+     * A retry of a fenced job, or of a job whose device has a newer queued job, ends as cancelled: the newer job
+     * (or nobody) makes the call. Every call made is recorded in job_attempt for the device history, also when
+     * the lease was lost meanwhile (the call happened; only the job's state is the new owner's to write).
      */
     static final String RECORD = """
             WITH result AS (
-              SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::timestamptz[])
-                AS r(id, outcome, http_status, error, next_attempt_at)
+              SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::timestamptz[],
+                                   $8::int[], $9::timestamptz[], $10::timestamptz[], $11::text[])
+                AS r(id, outcome, http_status, error, next_attempt_at, attempt, started_at, answered_at, request_id)
             ),
             decided AS (
               SELECT r.*, (r.outcome = 'retry' AND (j.fenced_at IS NOT NULL OR NEWER_QUEUED_JOB)) AS dropped,
                      j.fenced_at IS NOT NULL AS fenced
                 FROM result r JOIN disassociation_job j ON j.id = r.id
+            ),
+            attempts AS (
+              INSERT INTO job_attempt (job_id, attempt, replica, started_at, finished_at, http_status, outcome, error, request_id)
+              SELECT d.id, d.attempt, $6, d.started_at, d.answered_at, d.http_status, d.outcome, d.error, d.request_id
+                FROM decided d WHERE d.started_at IS NOT NULL
             )
             UPDATE disassociation_job j
                SET state = CASE WHEN d.outcome <> 'retry' THEN d.outcome WHEN d.dropped THEN 'cancelled' ELSE 'queued' END,
@@ -81,6 +90,26 @@ public final class JobStore {
                    lease_owner = NULL, lease_expires_at = NULL, lease_fence = NULL
               FROM decided d
              WHERE j.id = d.id AND j.state = 'sending' AND j.lease_owner = $6 AND j.lease_fence = $7
+            RETURNING j.id, j.state
+            """.replace("NEWER_QUEUED_JOB", NEWER_QUEUED_JOB);
+
+    /**
+     * Claimed jobs a lane gives back unsent (it lost or gave up its lease): queued again at once, the claim's
+     * attempt not counted. Only the lease holder's own claims.
+     */
+    static final String UNCLAIM = """
+            WITH decided AS (
+              SELECT j.id, (j.fenced_at IS NOT NULL OR NEWER_QUEUED_JOB) AS dropped
+                FROM disassociation_job j
+               WHERE j.id = ANY($1::bigint[]) AND j.state = 'sending' AND j.lease_owner = $2 AND j.lease_fence = $3
+            )
+            UPDATE disassociation_job j
+               SET state = CASE WHEN d.dropped THEN 'cancelled' ELSE 'queued' END,
+                   finished_at = CASE WHEN d.dropped THEN now() ELSE NULL END,
+                   last_error = CASE WHEN d.dropped THEN 'cancelled before sending: checked out, or a newer job queued'
+                                     ELSE j.last_error END,
+                   attempts = j.attempts - 1, lease_owner = NULL, lease_expires_at = NULL, lease_fence = NULL
+              FROM decided d WHERE j.id = d.id
             RETURNING j.id, j.state
             """.replace("NEWER_QUEUED_JOB", NEWER_QUEUED_JOB);
 
@@ -114,8 +143,16 @@ public final class JobStore {
         }
     }
 
-    /** The result of one call; {@code nextAttemptAt} only for outcome retry. */
-    public record Outcome(long jobId, String outcome, Integer httpStatus, String error, OffsetDateTime nextAttemptAt) {
+    /** The result of one job; {@code nextAttemptAt} only for outcome retry; {@code call} null if no call was made. */
+    public record Outcome(long jobId, String outcome, Integer httpStatus, String error, OffsetDateTime nextAttemptAt,
+                          Call call) {
+        public Outcome(long jobId, String outcome, Integer httpStatus, String error, OffsetDateTime nextAttemptAt) {
+            this(jobId, outcome, httpStatus, error, nextAttemptAt, null);
+        }
+    }
+
+    /** One Epic call: which attempt of the job, when it left, when it was answered (or gave up), its request id. */
+    public record Call(int attempt, OffsetDateTime startedAt, OffsetDateTime answeredAt, String requestId) {
     }
 
     /** A job's state after an outcome or a rescue. */
@@ -149,9 +186,25 @@ public final class JobStore {
                 .addArrayOfInteger(outcomes.stream().map(Outcome::httpStatus).toArray(Integer[]::new))
                 .addArrayOfString(outcomes.stream().map(Outcome::error).toArray(String[]::new))
                 .addArrayOfOffsetDateTime(outcomes.stream().map(Outcome::nextAttemptAt).toArray(OffsetDateTime[]::new))
-                .addValue(owner).addValue(fence);
+                .addValue(owner).addValue(fence)
+                .addArrayOfInteger(outcomes.stream().map(o -> o.call() == null ? null : o.call().attempt()).toArray(Integer[]::new))
+                .addArrayOfOffsetDateTime(outcomes.stream().map(o -> o.call() == null ? null : o.call().startedAt())
+                        .toArray(OffsetDateTime[]::new))
+                .addArrayOfOffsetDateTime(outcomes.stream().map(o -> o.call() == null ? null : o.call().answeredAt())
+                        .toArray(OffsetDateTime[]::new))
+                .addArrayOfString(outcomes.stream().map(o -> o.call() == null ? null : o.call().requestId()).toArray(String[]::new));
         return pool.withTransaction(conn -> lockDevices(conn, ids)
                 .compose(x -> conn.preparedQuery(RECORD).execute(t)).map(JobStore::transitions));
+    }
+
+    /** Gives claimed, unsent jobs back to the queue at once (instead of waiting for their lease to run out). */
+    public Future<List<Transition>> unclaim(List<Long> jobIds, String owner, long fence) {
+        if (jobIds.isEmpty()) {
+            return Future.succeededFuture(List.of());
+        }
+        Long[] ids = jobIds.toArray(Long[]::new);
+        return pool.withTransaction(conn -> lockDevices(conn, ids).compose(x -> conn.preparedQuery(UNCLAIM)
+                .execute(Tuple.tuple().addArrayOfLong(ids).addValue(owner).addValue(fence))).map(JobStore::transitions));
     }
 
     /** Returns up to {@code limit} jobs whose lease expired in sending to queued (or cancelled, if fenced). */

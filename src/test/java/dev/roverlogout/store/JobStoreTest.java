@@ -146,4 +146,38 @@ class JobStoreTest {
         http.post(gw.managementPort(), "/admin/environments/js-pause/resume", TestGateway.ADMIN, null);
         assertThat(TestGateway.join(jobs.claim("js-pause", "r", 1, 10, LEASE))).hasSize(1);
     }
+
+    @Test
+    @DisplayName("claimed jobs given back unsent are queued again at once, the claim not counted as an attempt; "
+            + "one whose device was checked out meanwhile is cancelled instead")
+    void unclaim() {
+        Fixtures.environment(http, gw, "js-unclaim", "READY");
+        checkInDevices("js-unclaim", "a", "b");
+        List<JobStore.ClaimedJob> claimed = TestGateway.join(jobs.claim("js-unclaim", "r", 3, 10, LEASE));
+        JobStore.ClaimedJob b = claimed.stream().filter(j -> j.deviceId().equals("b")).findFirst().orElseThrow();
+        http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST, checkOut("js-unclaim-out", "js-unclaim", "b", "2026-11-29T07:05:00Z"));
+        assertThat(TestGateway.join(jobs.unclaim(claimed.stream().map(JobStore.ClaimedJob::id).toList(), "other", 3))).isEmpty();
+        assertThat(TestGateway.join(jobs.unclaim(claimed.stream().map(JobStore.ClaimedJob::id).toList(), "r", 3)))
+                .extracting(JobStore.Transition::state).containsExactlyInAnyOrder("queued", "cancelled");
+        assertThat(state(b.id())).isEqualTo("cancelled");
+        assertThat(TestGateway.join(jobs.claim("js-unclaim", "r", 3, 10, LEASE))).extracting(JobStore.ClaimedJob::attempts)
+                .containsExactly(1);
+    }
+
+    @Test
+    @DisplayName("every call made is recorded as an attempt with its status and request id; a job that was never sent has none")
+    void attemptsRecorded() {
+        Fixtures.environment(http, gw, "js-attempt", "READY");
+        checkInDevices("js-attempt", "a", "b");
+        List<JobStore.ClaimedJob> claimed = TestGateway.join(jobs.claim("js-attempt", "r", 1, 10, LEASE));
+        OffsetDateTime now = OffsetDateTime.now();
+        TestGateway.join(jobs.record(List.of(
+                new JobStore.Outcome(claimed.get(0).id(), "retry", 503, "503 busy", now,
+                        new JobStore.Call(1, now.minusNanos(5_000_000), now, "req-1")),
+                new JobStore.Outcome(claimed.get(1).id(), "expired", null, "older than dispatch.maxAge", null)), "r", 1));
+        assertThat(column(gw.databaseUrl(), "SELECT attempt || ' ' || http_status || ' ' || outcome || ' ' || request_id || ' ' || replica "
+                + "FROM job_attempt WHERE job_id = ?", claimed.get(0).id())).containsExactly("1 503 retry req-1 r");
+        assertThat(column(gw.databaseUrl(), "SELECT count(*) FROM job_attempt WHERE job_id = ?", claimed.get(1).id()))
+                .containsExactly(0L);
+    }
 }

@@ -1,0 +1,139 @@
+package dev.roverlogout.admin;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import dev.roverlogout.http.Problem;
+import dev.roverlogout.store.EnvironmentStore;
+import dev.roverlogout.store.OperationsStore;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+
+/**
+ * Operations routes (contract §5): {@code GET /admin/queue}, {@code GET /admin/devices/{deviceId}/history},
+ * {@code GET /admin/dead-letters}, {@code POST /admin/dead-letters/replay}.
+ */
+public final class OperationsRoutes {
+    static final int DEFAULT_LIMIT = 100;
+    static final int MAX_LIMIT = 1000;
+    static final int MAX_REPLAY_IDS = 1000;
+
+    private final OperationsStore store;
+    private final EnvironmentStore environments;
+
+    public OperationsRoutes(OperationsStore store, EnvironmentStore environments) {
+        this.store = store;
+        this.environments = environments;
+    }
+
+    /** Mounts on a router whose requests are already authenticated as admin and whose bodies are read. */
+    public void mount(Router router) {
+        router.get("/admin/queue").respond(ctx -> {
+            String environmentId = environmentParam(ctx);
+            return store.queue(environmentId).map(q -> {
+                if (environmentId != null && q.getJsonArray("environments").isEmpty()) {
+                    throw EnvironmentRoutes.notFound(environmentId);
+                }
+                return q;
+            });
+        });
+        router.get("/admin/devices/:deviceId/history").respond(ctx -> {
+            String deviceId = ctx.pathParam("deviceId");
+            if (deviceId.isEmpty() || deviceId.length() > 200) {
+                throw field("deviceId", "must be 1 to 200 characters");
+            }
+            String environmentId = environmentParam(ctx);
+            return store.deviceHistory(deviceId, environmentId, limit(ctx)).map(h -> {
+                if (h.getJsonArray("events").isEmpty()) {
+                    throw Problem.notFound("no events of device '" + deviceId + "'"
+                            + (environmentId == null ? "" : " in environment '" + environmentId + "'"));
+                }
+                return h;
+            });
+        });
+        router.get("/admin/dead-letters").respond(ctx -> {
+            String environmentId = environmentParam(ctx);
+            int limit = limit(ctx);
+            return store.deadLetters(environmentId, limit)
+                    .map(a -> new JsonObject().put("deadLetters", a).put("limit", limit));
+        });
+        router.post("/admin/dead-letters/replay").respond(this::replay);
+    }
+
+    private Future<JsonObject> replay(RoutingContext ctx) {
+        JsonObject body = EnvironmentRoutes.jsonBody(ctx, true);
+        Object ids = body.getValue("ids");
+        Object environmentId = body.getValue("environmentId");
+        List<Problem.FieldError> errors = new ArrayList<>();
+        for (String name : body.fieldNames()) {
+            if (!name.equals("ids") && !name.equals("environmentId")) {
+                errors.add(new Problem.FieldError(null, name, "unknown field"));
+            }
+        }
+        if ((ids == null) == (environmentId == null)) {
+            errors.add(new Problem.FieldError(null, "ids", "give exactly one of ids or environmentId"));
+        }
+        List<Long> jobIds = new ArrayList<>();
+        if (ids != null) {
+            if (!(ids instanceof JsonArray a) || a.isEmpty() || a.size() > MAX_REPLAY_IDS) {
+                errors.add(new Problem.FieldError(null, "ids", "must be an array of 1 to " + MAX_REPLAY_IDS + " job ids"));
+            } else {
+                for (int i = 0; i < a.size(); i++) {
+                    if (a.getValue(i) instanceof Number n && n.doubleValue() == Math.rint(n.doubleValue())
+                            && n.longValue() > 0 && !(n instanceof Double d && d > Long.MAX_VALUE)) {
+                        jobIds.add(n.longValue());
+                    } else {
+                        errors.add(new Problem.FieldError(i, "ids", "must be a positive whole number"));
+                    }
+                }
+            }
+        }
+        if (environmentId != null && !(environmentId instanceof String s && s.matches("[a-z0-9-]{1,64}"))) {
+            errors.add(new Problem.FieldError(null, "environmentId", "must match [a-z0-9-]{1,64}"));
+        }
+        if (!errors.isEmpty()) {
+            throw Problem.validation("the replay request is invalid", errors);
+        }
+        if (environmentId != null) {
+            String id = (String) environmentId;
+            return environments.get(id).compose(found -> found.isEmpty() ? Future.failedFuture(EnvironmentRoutes.notFound(id))
+                    : store.replayEnvironment(id).map(OperationsStore.Replay::toJson));
+        }
+        return store.replay(jobIds).map(OperationsStore.Replay::toJson);
+    }
+
+    /** The optional {@code environmentId} query parameter, checked for shape. */
+    private static String environmentParam(RoutingContext ctx) {
+        String id = ctx.queryParams().get("environmentId");
+        if (id == null || id.isEmpty()) {
+            return null;
+        }
+        if (!id.matches("[a-z0-9-]{1,64}")) {
+            throw field("environmentId", "must match [a-z0-9-]{1,64}");
+        }
+        return id;
+    }
+
+    private static int limit(RoutingContext ctx) {
+        String value = ctx.queryParams().get("limit");
+        if (value == null || value.isEmpty()) {
+            return DEFAULT_LIMIT;
+        }
+        try {
+            int n = Integer.parseInt(value);
+            if (n >= 1 && n <= MAX_LIMIT) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw field("limit", "must be a whole number from 1 to " + MAX_LIMIT);
+    }
+
+    private static Problem field(String name, String message) {
+        return Problem.validation("invalid " + name, List.of(new Problem.FieldError(null, name, message)));
+    }
+}

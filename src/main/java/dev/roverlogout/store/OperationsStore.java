@@ -1,0 +1,273 @@
+package dev.roverlogout.store;
+
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+
+/**
+ * What operators ask of the queue (contract §5, Operations): per-environment queue state with the owning replica's
+ * lane report, a device's history, dead letters, and their replay. Reads serve the admin API only, so they favour
+ * completeness over speed; the replay follows ingest's locking protocol ({@link EventStore}) because it queues jobs.
+ */
+public final class OperationsStore {
+    /** Jobs a replay by environment takes per request; the answer says when more are left. */
+    public static final int REPLAY_MAX = 10_000;
+
+    static final String QUEUE = """
+            SELECT e.id, e.status, e.rate_limit_per_second, e.burst, e.max_concurrency,
+                   q.queued, q.due, q.retrying,
+                   GREATEST(0, COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - q.oldest), 0))::float8,
+                   s.in_flight, f.done, f.not_associated, f.failed, f.expired, f.cancelled,
+                   l.owner, l.expires_at, l.fence, l.current_rate, l.circuit, l.reported_at,
+                   COALESCE(l.expires_at >= now(), false)
+              FROM environment e
+              LEFT JOIN LATERAL (SELECT count(*) AS queued, count(*) FILTER (WHERE j.next_attempt_at <= now()) AS due,
+                                        count(*) FILTER (WHERE j.attempts > 0) AS retrying, min(j.received_at) AS oldest
+                                   FROM disassociation_job j WHERE j.environment_id = e.id AND j.state = 'queued') q ON true
+              LEFT JOIN LATERAL (SELECT count(*) AS in_flight
+                                   FROM disassociation_job j WHERE j.environment_id = e.id AND j.state = 'sending') s ON true
+              LEFT JOIN LATERAL (SELECT count(*) FILTER (WHERE j.state = 'done') AS done,
+                                        count(*) FILTER (WHERE j.state = 'not_associated') AS not_associated,
+                                        count(*) FILTER (WHERE j.state = 'failed') AS failed,
+                                        count(*) FILTER (WHERE j.state = 'expired') AS expired,
+                                        count(*) FILTER (WHERE j.state = 'cancelled') AS cancelled
+                                   FROM disassociation_job j
+                                  WHERE j.environment_id = e.id AND j.finished_at > now() - interval '5 minutes') f ON true
+              LEFT JOIN lane_lease l ON l.environment_id = e.id
+             WHERE $1::text IS NULL OR e.id = $1
+             ORDER BY e.id
+            """;
+    static final String REPLICAS = "SELECT id, started_at, heartbeat_at FROM gateway_replica ORDER BY id";
+
+    static final String DEVICE_EVENTS = """
+            SELECT environment_id, event_id, type, occurred_at, received_at, user_id, locker_id, outcome, job_id, request_id
+              FROM device_event WHERE device_id = $1 AND ($2::text IS NULL OR environment_id = $2)
+             ORDER BY occurred_at DESC, received_at DESC LIMIT $3
+            """;
+    static final String JOBS = """
+            SELECT id, environment_id, state, attempts, checked_in_at, received_at, next_attempt_at, finished_at,
+                   last_status, last_error, request_id, fenced_at
+              FROM disassociation_job WHERE id = ANY($1::bigint[]) ORDER BY received_at DESC, id DESC
+            """;
+    static final String ATTEMPTS = """
+            SELECT a.job_id, a.attempt, a.replica, a.started_at, a.finished_at, a.http_status, a.outcome, a.error,
+                   a.request_id, j.environment_id
+              FROM job_attempt a JOIN disassociation_job j ON j.id = a.job_id
+             WHERE a.job_id = ANY($1::bigint[]) ORDER BY a.started_at DESC, a.id DESC
+            """;
+    static final String DEAD_LETTERS = """
+            SELECT id, environment_id, device_id, attempts, checked_in_at, received_at, finished_at, last_status,
+                   last_error, request_id
+              FROM disassociation_job WHERE state = 'failed' AND ($1::text IS NULL OR environment_id = $1)
+             ORDER BY finished_at DESC, id DESC LIMIT $2
+            """;
+    static final String FAILED_OF_ENVIRONMENT = """
+            SELECT id FROM disassociation_job WHERE environment_id = $1 AND state = 'failed' ORDER BY id LIMIT $2
+            """;
+    /**
+     * Back to queued, now, with a fresh attempt count and age (dispatch.maxAge counts from the replay), unless
+     * the device was checked out after the job's check-in (replaying would log out the next user), or a later
+     * job of the device is queued, being sent or done (it already makes or made the call). Of several dead
+     * letters of one device only the newest is replayed.
+     */
+    static final String REPLAY = """
+            WITH target AS (
+              SELECT DISTINCT ON (j.environment_id, j.device_id) j.id
+                FROM disassociation_job j
+               WHERE j.id = ANY($1::bigint[]) AND j.state = 'failed'
+                 AND NOT EXISTS (SELECT 1 FROM device_event c
+                                  WHERE c.device_id = j.device_id AND c.environment_id = j.environment_id
+                                    AND c.type = 'CHECK_OUT' AND c.occurred_at > j.checked_in_at)
+                 AND NOT EXISTS (SELECT 1 FROM disassociation_job k
+                                  WHERE k.environment_id = j.environment_id AND k.device_id = j.device_id AND k.id <> j.id
+                                    AND k.state IN ('queued', 'sending', 'done', 'not_associated')
+                                    AND k.checked_in_at >= j.checked_in_at)
+               ORDER BY j.environment_id, j.device_id, j.checked_in_at DESC, j.id DESC
+            )
+            UPDATE disassociation_job j
+               SET state = 'queued', attempts = 0, next_attempt_at = now(), received_at = now(), finished_at = NULL,
+                   last_error = 'replayed; before: ' || coalesce(j.last_error, '')
+              FROM target t WHERE j.id = t.id
+            RETURNING j.id, j.environment_id
+            """;
+    static final String STATES = """
+            SELECT j.id, j.state, EXISTS (SELECT 1 FROM device_event c
+                                           WHERE c.device_id = j.device_id AND c.environment_id = j.environment_id
+                                             AND c.type = 'CHECK_OUT' AND c.occurred_at > j.checked_in_at)
+              FROM disassociation_job j WHERE j.id = ANY($1::bigint[])
+            """;
+
+    private final Pool pool;
+
+    public OperationsStore(Pool pool) {
+        this.pool = pool;
+    }
+
+    /** Queue state per environment (all when {@code environmentId} is null), and the live replicas. */
+    public Future<JsonObject> queue(String environmentId) {
+        return pool.preparedQuery(QUEUE).execute(Tuple.of(environmentId)).compose(rows -> {
+            JsonArray envs = new JsonArray();
+            for (Row r : rows) {
+                boolean held = r.getBoolean(21);
+                JsonObject owner = held ? new JsonObject().put("replica", r.getString(15))
+                        .put("leaseExpiresAt", text(r.getOffsetDateTime(16))).put("fence", r.getLong(17))
+                        .put("reportedAt", text(r.getOffsetDateTime(20))) : null;
+                envs.add(new JsonObject()
+                        .put("environmentId", r.getString(0)).put("status", r.getString(1))
+                        .put("queued", r.getLong(5)).put("due", r.getLong(6)).put("retrying", r.getLong(7))
+                        .put("inFlight", r.getLong(9)).put("oldestQueuedAgeSeconds", r.getDouble(8))
+                        .put("last5Minutes", new JsonObject().put("done", r.getLong(10)).put("notAssociated", r.getLong(11))
+                                .put("failed", r.getLong(12)).put("expired", r.getLong(13)).put("cancelled", r.getLong(14)))
+                        .put("rate", new JsonObject().put("configuredPerSecond", r.getDouble(2)).put("burst", r.getInteger(3))
+                                .put("maxConcurrency", r.getInteger(4))
+                                .put("currentPerSecond", held ? r.getDouble(18) : null))
+                        .put("circuit", held ? r.getString(19) : null)
+                        .put("owner", owner));
+            }
+            return pool.preparedQuery(REPLICAS).execute().map(replicas -> {
+                JsonArray a = new JsonArray();
+                replicas.forEach(r -> a.add(new JsonObject().put("id", r.getString(0))
+                        .put("startedAt", text(r.getOffsetDateTime(1))).put("heartbeatAt", text(r.getOffsetDateTime(2)))));
+                return new JsonObject().put("environments", envs).put("replicas", a);
+            });
+        });
+    }
+
+    /** The device's events (newest first, at most {@code limit}), its jobs and their Epic attempts. */
+    public Future<JsonObject> deviceHistory(String deviceId, String environmentId, int limit) {
+        return pool.preparedQuery(DEVICE_EVENTS).execute(Tuple.of(deviceId, environmentId, limit)).compose(rows -> {
+            JsonArray events = new JsonArray();
+            Set<Long> jobIds = new LinkedHashSet<>();
+            for (Row r : rows) {
+                Long jobId = r.getLong(8);
+                if (jobId != null) {
+                    jobIds.add(jobId);
+                }
+                events.add(new JsonObject().put("environmentId", r.getString(0)).put("eventId", r.getString(1))
+                        .put("type", r.getString(2)).put("occurredAt", text(r.getOffsetDateTime(3)))
+                        .put("receivedAt", text(r.getOffsetDateTime(4))).put("userId", r.getString(5))
+                        .put("lockerId", r.getString(6)).put("outcome", r.getString(7)).put("jobId", jobId)
+                        .put("requestId", r.getString(9)));
+            }
+            JsonObject history = new JsonObject().put("deviceId", deviceId).put("environmentId", environmentId)
+                    .put("events", events);
+            if (events.isEmpty()) {
+                return Future.succeededFuture(history.put("jobs", new JsonArray()).put("attempts", new JsonArray()));
+            }
+            Tuple ids = Tuple.tuple().addArrayOfLong(jobIds.toArray(Long[]::new));
+            return pool.preparedQuery(JOBS).execute(ids).compose(jobRows -> {
+                JsonArray jobs = new JsonArray();
+                jobRows.forEach(r -> jobs.add(new JsonObject().put("id", r.getLong(0)).put("environmentId", r.getString(1))
+                        .put("state", r.getString(2)).put("attempts", r.getInteger(3))
+                        .put("checkedInAt", text(r.getOffsetDateTime(4))).put("receivedAt", text(r.getOffsetDateTime(5)))
+                        .put("nextAttemptAt", text(r.getOffsetDateTime(6))).put("finishedAt", text(r.getOffsetDateTime(7)))
+                        .put("lastStatus", r.getInteger(8)).put("lastError", r.getString(9))
+                        .put("requestId", r.getString(10)).put("checkedOutDuringCallAt", text(r.getOffsetDateTime(11)))));
+                history.put("jobs", jobs);
+                return pool.preparedQuery(ATTEMPTS).execute(ids);
+            }).map(attemptRows -> {
+                JsonArray attempts = new JsonArray();
+                attemptRows.forEach(r -> attempts.add(new JsonObject().put("jobId", r.getLong(0))
+                        .put("environmentId", r.getString(9)).put("attempt", r.getInteger(1)).put("replica", r.getString(2))
+                        .put("startedAt", text(r.getOffsetDateTime(3))).put("finishedAt", text(r.getOffsetDateTime(4)))
+                        .put("httpStatus", r.getInteger(5)).put("outcome", r.getString(6)).put("error", r.getString(7))
+                        .put("requestId", r.getString(8))));
+                return history.put("attempts", attempts);
+            });
+        });
+    }
+
+    /** Dead letters (failed jobs), newest first. */
+    public Future<JsonArray> deadLetters(String environmentId, int limit) {
+        return pool.preparedQuery(DEAD_LETTERS).execute(Tuple.of(environmentId, limit)).map(rows -> {
+            JsonArray a = new JsonArray();
+            rows.forEach(r -> a.add(new JsonObject().put("id", r.getLong(0)).put("environmentId", r.getString(1))
+                    .put("deviceId", r.getString(2)).put("attempts", r.getInteger(3))
+                    .put("checkedInAt", text(r.getOffsetDateTime(4))).put("receivedAt", text(r.getOffsetDateTime(5)))
+                    .put("failedAt", text(r.getOffsetDateTime(6))).put("lastStatus", r.getInteger(7))
+                    .put("lastError", r.getString(8)).put("requestId", r.getString(9))));
+            return a;
+        });
+    }
+
+    /** The result of a replay: jobs queued again, and the others with the reason they were left. */
+    public record Replay(List<Long> replayed, List<JsonObject> skipped, boolean more) {
+        public JsonObject toJson() {
+            return new JsonObject().put("replayed", new JsonArray(new ArrayList<>(replayed)))
+                    .put("skipped", new JsonArray(new ArrayList<>(skipped))).put("more", more);
+        }
+    }
+
+    /** Replays the given dead letters. */
+    public Future<Replay> replay(List<Long> ids) {
+        return replayIds(ids, false);
+    }
+
+    /** Replays up to {@link #REPLAY_MAX} dead letters of one environment. */
+    public Future<Replay> replayEnvironment(String environmentId) {
+        return pool.preparedQuery(FAILED_OF_ENVIRONMENT).execute(Tuple.of(environmentId, REPLAY_MAX + 1)).compose(rows -> {
+            List<Long> ids = new ArrayList<>();
+            rows.forEach(r -> ids.add(r.getLong(0)));
+            boolean more = ids.size() > REPLAY_MAX;
+            return replayIds(more ? ids.subList(0, REPLAY_MAX) : ids, more);
+        });
+    }
+
+    private Future<Replay> replayIds(List<Long> ids, boolean more) {
+        if (ids.isEmpty()) {
+            return Future.succeededFuture(new Replay(List.of(), List.of(), more));
+        }
+        Long[] array = ids.toArray(Long[]::new);
+        Tuple t = Tuple.tuple().addArrayOfLong(array);
+        return pool.withTransaction(conn -> conn.preparedQuery(JobStore.LOCK_DEVICES_OF_JOBS).execute(t)
+                .compose(x -> conn.preparedQuery(REPLAY).execute(t))
+                .compose(replayed -> {
+                    List<Long> done = new ArrayList<>();
+                    Set<String> environments = new HashSet<>();
+                    replayed.forEach(r -> {
+                        done.add(r.getLong(0));
+                        environments.add(r.getString(1));
+                    });
+                    Future<?> notify = environments.isEmpty() ? Future.succeededFuture()
+                            : conn.preparedQuery(EventStore.NOTIFY_QUEUED).execute(Tuple.of(environments.toArray(String[]::new)));
+                    return notify.compose(x -> conn.preparedQuery(STATES).execute(t)).map(states -> {
+                        Set<Long> replayedIds = new HashSet<>(done);
+                        java.util.Map<Long, String> state = new java.util.HashMap<>();
+                        Set<Long> checkedOut = new HashSet<>();
+                        states.forEach(r -> {
+                            state.put(r.getLong(0), r.getString(1));
+                            if (r.getBoolean(2)) {
+                                checkedOut.add(r.getLong(0));
+                            }
+                        });
+                        List<JsonObject> skipped = new ArrayList<>();
+                        for (Long id : new LinkedHashSet<>(ids)) {
+                            if (replayedIds.contains(id)) {
+                                continue;
+                            }
+                            String s = state.get(id);
+                            String reason = s == null ? "not_found"
+                                    : !s.equals("failed") ? "not_a_dead_letter"
+                                    : checkedOut.contains(id) ? "checked_out_since" // the next user has it now
+                                    : "superseded"; // a later job of the device makes or made the call
+                            skipped.add(new JsonObject().put("id", id).put("reason", reason).put("state", s));
+                        }
+                        return new Replay(done, skipped, more);
+                    });
+                }));
+    }
+
+    private static String text(OffsetDateTime t) {
+        return t == null ? null : t.toString();
+    }
+}
