@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
 /** Entry point. Exit codes (contract §2): 0 ok, 2 bad usage or configuration, 1 runtime failure. */
 @Command(name = "rover-logout-gateway", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Rover Logout Gateway: turns locker check-ins into Epic DisassociateMobileDevice calls.",
-        subcommands = {Main.Serve.class, EpicSimCommand.class})
+        subcommands = {Main.Serve.class, EpicSimCommand.class, Main.DemoCommand.class})
 public final class Main implements Callable<Integer> {
     public static final int EXIT_OK = 0;
     public static final int EXIT_RUNTIME = 1;
@@ -83,6 +83,63 @@ public final class Main implements Callable<Integer> {
                 }
             }, "rlg-shutdown"));
             stopped.join(); // the main thread waits here until SIGTERM/SIGINT has been handled
+            return EXIT_OK;
+        }
+    }
+
+    @Command(name = "demo", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+            description = {"Run the gateway on an embedded database next to a simulated Epic, with a sandbox",
+                    "environment already READY, and print curl commands that turn a check-in into an Epic call."})
+    static final class DemoCommand implements Callable<Integer> {
+        @Option(names = "--config", paramLabel = "FILE",
+                description = "gateway configuration (default: conf/gateway.yaml if present); the demo always uses "
+                        + "its own embedded database and generated tokens in --data-dir")
+        Path config;
+
+        @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = "data/demo",
+                description = "where the demo keeps its database and tokens (default: ${DEFAULT-VALUE})")
+        Path dataDir;
+
+        @Option(names = "--sim-port", defaultValue = "9090", description = "simulated Epic's port (default: ${DEFAULT-VALUE}; 0 = any)")
+        int simPort;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            PrintWriter err = spec.commandLine().getErr();
+            GatewayConfig cfg;
+            try {
+                cfg = Demo.config(Optional.ofNullable(config), System.getenv(), dataDir);
+            } catch (ConfigException e) {
+                err.println("rover-logout-gateway demo: configuration error: " + e.getMessage());
+                err.flush();
+                return EXIT_USAGE;
+            }
+            Demo demo;
+            try {
+                demo = Demo.start(cfg, simPort);
+            } catch (Exception e) {
+                Throwable cause = e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
+                err.println("rover-logout-gateway demo: cannot start: " + (cause instanceof DatabaseStartException
+                        ? cause.getMessage() : String.valueOf(cause)));
+                err.flush();
+                return EXIT_RUNTIME;
+            }
+            spec.commandLine().getOut().println(demo.instructions(dataDir));
+            spec.commandLine().getOut().flush();
+            CompletableFuture<Void> stopped = new CompletableFuture<>();
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    join(demo.stop(), Gateway.shutdownWaitMillis(cfg));
+                } catch (Exception e) {
+                    System.err.println("rover-logout-gateway demo: unclean stop: " + e);
+                } finally {
+                    stopped.complete(null);
+                }
+            }, "rlg-demo-shutdown"));
+            stopped.join();
             return EXIT_OK;
         }
     }
