@@ -36,7 +36,9 @@ class DispatchTest {
         sim = new SimulatedEpic(gw, http, new JsonArray()
                 .add(SimulatedEpic.instance(gw, "RATE", "client-d-rate", "d-rate"))
                 .add(SimulatedEpic.instance(gw, "FENCE", "client-d-fence", "d-fence"))
-                .add(SimulatedEpic.instance(gw, "PUSH", "client-d-push", "d-push").put("rateLimitPerSecond", 20)));
+                .add(SimulatedEpic.instance(gw, "PUSH", "client-d-push", "d-push").put("rateLimitPerSecond", 20))
+                .add(SimulatedEpic.instance(gw, "PAUSE", "client-d-pause", "d-pause")));
+        create("d-pause", "PAUSE");
         create("d-rate", "RATE");
         create("d-fence", "FENCE");
         create("d-push", "PUSH");
@@ -120,5 +122,32 @@ class DispatchTest {
         assertThat(stats.getLong("duplicateCalls")).isZero();
         assertThat(stats.getLong("maxCallsPerSecond")).isLessThanOrEqualTo(20);
         System.out.printf("push-back: %d 429s, rate in force went down to %.1f/s%n", stats.getLong("rateLimited"), lowest);
+
+        // Epic allows more again: the rate in force climbs back to the configured ceiling (additive increase)
+        sim.configure("PUSH", new JsonObject().put("rateLimitPerSecond", 0));
+        Await.until(() -> http.get(gw.managementPort(), "/metrics", null).bodyAsString()
+                .contains("rlg_rate_limit_per_second{environment=\"d-push\"} 50.0"), 30);
+    }
+
+    @Test
+    @DisplayName("/pause stops the calls within a second, /resume continues the backlog: every device called once")
+    void pauseAndResume() throws Exception {
+        http.post(gw.managementPort(), "/admin/environments/d-pause/activate", TestGateway.ADMIN, null);
+        JsonArray events = new JsonArray();
+        for (int i = 0; i < 300; i++) {
+            events.add(checkIn("pause-" + i, "d-pause", "dev-" + i, "2026-11-29T07:00:00Z"));
+        }
+        http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST, new JsonObject().put("events", events));
+        Await.until(() -> sim.stats("PAUSE").getLong("devices") >= 50, 30);
+        http.post(gw.managementPort(), "/admin/environments/d-pause/pause", TestGateway.ADMIN, null);
+        Thread.sleep(1_000);
+        long afterOneSecond = sim.stats("PAUSE").getLong("devices");
+        Thread.sleep(2_000);
+        assertThat(sim.stats("PAUSE").getLong("devices")).as("no calls later than a second after /pause")
+                .isEqualTo(afterOneSecond);
+        assertThat(afterOneSecond).isLessThan(300);
+        http.post(gw.managementPort(), "/admin/environments/d-pause/resume", TestGateway.ADMIN, null);
+        Await.until(() -> sim.stats("PAUSE").getLong("devices") == 300, 30);
+        assertThat(sim.stats("PAUSE").getLong("duplicateCalls")).isZero();
     }
 }
