@@ -57,8 +57,11 @@ public final class OperationsRoutes {
         router.get("/admin/dead-letters").respond(ctx -> {
             String environmentId = environmentParam(ctx);
             int limit = limit(ctx);
-            return store.deadLetters(environmentId, limit)
-                    .map(a -> new JsonObject().put("deadLetters", a).put("limit", limit));
+            Future<Boolean> known = environmentId == null ? Future.succeededFuture(true)
+                    : environments.get(environmentId).map(java.util.Optional::isPresent);
+            return known.compose(k -> k ? store.deadLetters(environmentId, limit)
+                            .map(a -> new JsonObject().put("deadLetters", a).put("limit", limit))
+                    : Future.failedFuture(EnvironmentRoutes.notFound(environmentId)));
         });
         router.post("/admin/dead-letters/replay").respond(this::replay);
     }
@@ -73,7 +76,10 @@ public final class OperationsRoutes {
                 errors.add(new Problem.FieldError(null, name, "unknown field"));
             }
         }
-        if ((ids == null) == (environmentId == null)) {
+        if (body.containsKey("ids") && ids == null || body.containsKey("environmentId") && environmentId == null) {
+            errors.add(new Problem.FieldError(null, ids == null && body.containsKey("ids") ? "ids" : "environmentId",
+                    "must not be null"));
+        } else if ((ids == null) == (environmentId == null)) {
             errors.add(new Problem.FieldError(null, "ids", "give exactly one of ids or environmentId"));
         }
         List<Long> jobIds = new ArrayList<>();
@@ -82,9 +88,11 @@ public final class OperationsRoutes {
                 errors.add(new Problem.FieldError(null, "ids", "must be an array of 1 to " + MAX_REPLAY_IDS + " job ids"));
             } else {
                 for (int i = 0; i < a.size(); i++) {
-                    if (a.getValue(i) instanceof Number n && n.doubleValue() == Math.rint(n.doubleValue())
-                            && n.longValue() > 0 && !(n instanceof Double d && d > Long.MAX_VALUE)) {
-                        jobIds.add(n.longValue());
+                    // JSON integers arrive as Integer or Long; a BigInteger (beyond 64 bits) or a fraction is refused
+                    // rather than narrowed to some other job's id
+                    Object v = a.getValue(i);
+                    if ((v instanceof Integer || v instanceof Long) && ((Number) v).longValue() > 0) {
+                        jobIds.add(((Number) v).longValue());
                     } else {
                         errors.add(new Problem.FieldError(i, "ids", "must be a positive whole number"));
                     }

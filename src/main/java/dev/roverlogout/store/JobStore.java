@@ -60,7 +60,9 @@ public final class JobStore {
      * $5 next attempt times (retry only), $6 lease owner, $7 lease fence, and per call made: $8 attempt number,
      * $9 started, $10 answered, $11 request id ($9 null = no call was made, e.g. expired before sending).
      * A retry of a fenced job, or of a job whose device has a newer queued job, ends as cancelled: the newer job
-     * (or nobody) makes the call. Every call made is recorded in job_attempt for the device history, also when
+     * (or nobody) makes the call. Of several retries of one device's jobs in one batch (a second check-in came
+     * while the first job was being sent, and both calls failed) only the newest goes back to the queue, the
+     * others merge into it: the queue holds one job per device (job_queued_per_device). Every call made is recorded in job_attempt for the device history, also when
      * the lease was lost meanwhile (the call happened; only the job's state is the new owner's to write).
      */
     static final String RECORD = """
@@ -69,10 +71,16 @@ public final class JobStore {
                                    $8::int[], $9::timestamptz[], $10::timestamptz[], $11::text[])
                 AS r(id, outcome, http_status, error, next_attempt_at, attempt, started_at, answered_at, request_id)
             ),
-            decided AS (
-              SELECT r.*, (r.outcome = 'retry' AND (j.fenced_at IS NOT NULL OR NEWER_QUEUED_JOB)) AS dropped,
-                     j.fenced_at IS NOT NULL AS fenced
+            candidates AS (
+              SELECT r.*, j.environment_id AS env, j.device_id AS dev, j.checked_in_at, j.fenced_at IS NOT NULL AS fenced,
+                     (r.outcome = 'retry' AND j.fenced_at IS NULL AND NOT NEWER_QUEUED_JOB
+                      AND j.state = 'sending' AND j.lease_owner = $6 AND j.lease_fence = $7) AS requeue
                 FROM result r JOIN disassociation_job j ON j.id = r.id
+            ),
+            decided AS (
+              SELECT c.*, (c.outcome = 'retry' AND (NOT c.requeue OR row_number() OVER (
+                             PARTITION BY c.requeue, c.env, c.dev ORDER BY c.checked_in_at DESC, c.id DESC) > 1)) AS dropped
+                FROM candidates c
             ),
             attempts AS (
               INSERT INTO job_attempt (job_id, attempt, replica, started_at, finished_at, http_status, outcome, error, request_id)
@@ -98,10 +106,15 @@ public final class JobStore {
      * attempt not counted. Only the lease holder's own claims.
      */
     static final String UNCLAIM = """
-            WITH decided AS (
-              SELECT j.id, (j.fenced_at IS NOT NULL OR NEWER_QUEUED_JOB) AS dropped
+            WITH candidates AS (
+              SELECT j.id, j.environment_id, j.device_id, j.checked_in_at, (j.fenced_at IS NULL AND NOT NEWER_QUEUED_JOB) AS requeue
                 FROM disassociation_job j
                WHERE j.id = ANY($1::bigint[]) AND j.state = 'sending' AND j.lease_owner = $2 AND j.lease_fence = $3
+            ),
+            decided AS (
+              SELECT c.id, (NOT c.requeue OR row_number() OVER (
+                       PARTITION BY c.requeue, c.environment_id, c.device_id ORDER BY c.checked_in_at DESC, c.id DESC) > 1) AS dropped
+                FROM candidates c
             )
             UPDATE disassociation_job j
                SET state = CASE WHEN d.dropped THEN 'cancelled' ELSE 'queued' END,
@@ -109,7 +122,7 @@ public final class JobStore {
                    last_error = CASE WHEN d.dropped THEN 'cancelled before sending: checked out, or a newer job queued'
                                      ELSE j.last_error END,
                    attempts = j.attempts - 1, lease_owner = NULL, lease_expires_at = NULL, lease_fence = NULL
-              FROM decided d WHERE j.id = d.id
+              FROM decided d WHERE j.id = d.id AND j.state = 'sending' AND j.lease_owner = $2 AND j.lease_fence = $3
             RETURNING j.id, j.state
             """.replace("NEWER_QUEUED_JOB", NEWER_QUEUED_JOB);
 
@@ -118,11 +131,19 @@ public final class JobStore {
              ORDER BY lease_expires_at LIMIT $1
             """;
 
-    /** Expired leases go back to queued (a crash may repeat only the calls that were in flight). */
+    /**
+     * Expired leases go back to queued (a crash may repeat only the calls that were in flight); fenced ones, ones
+     * whose device has a queued job, and all but the newest of one device's jobs end cancelled.
+     */
     static final String RESCUE = """
-            WITH decided AS (
-              SELECT j.id, (j.fenced_at IS NOT NULL OR NEWER_QUEUED_JOB) AS dropped
-                FROM disassociation_job j WHERE j.id = ANY($1::bigint[])
+            WITH candidates AS (
+              SELECT j.id, j.environment_id, j.device_id, j.checked_in_at, (j.fenced_at IS NULL AND NOT NEWER_QUEUED_JOB) AS requeue
+                FROM disassociation_job j WHERE j.id = ANY($1::bigint[]) AND j.state = 'sending' AND j.lease_expires_at < now()
+            ),
+            decided AS (
+              SELECT c.id, (NOT c.requeue OR row_number() OVER (
+                       PARTITION BY c.requeue, c.environment_id, c.device_id ORDER BY c.checked_in_at DESC, c.id DESC) > 1) AS dropped
+                FROM candidates c
             )
             UPDATE disassociation_job j
                SET state = CASE WHEN d.dropped THEN 'cancelled' ELSE 'queued' END,

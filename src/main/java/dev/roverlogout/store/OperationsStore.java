@@ -20,6 +20,12 @@ import io.vertx.sqlclient.Tuple;
  * completeness over speed; the replay follows ingest's locking protocol ({@link EventStore}) because it queues jobs.
  */
 public final class OperationsStore {
+    /** A later job of the device makes or made the call (in REPLAY, for job j). */
+    static final String SUPERSEDED = """
+            EXISTS (SELECT 1 FROM disassociation_job k
+                     WHERE k.environment_id = j.environment_id AND k.device_id = j.device_id AND k.id <> j.id
+                       AND (k.state IN ('queued', 'sending')
+                            OR k.state IN ('done', 'not_associated') AND k.checked_in_at >= j.checked_in_at))""";
     /** Jobs a replay by environment takes per request; the answer says when more are left. */
     public static final int REPLAY_MAX = 10_000;
 
@@ -76,9 +82,11 @@ public final class OperationsStore {
             """;
     /**
      * Back to queued, now, with a fresh attempt count and age (dispatch.maxAge counts from the replay), unless
-     * the device was checked out after the job's check-in (replaying would log out the next user), or a later
-     * job of the device is queued, being sent or done (it already makes or made the call). Of several dead
-     * letters of one device only the newest is replayed.
+     * the device was checked out after the job's check-in (replaying would log out the next user), the device
+     * has a job queued or being sent (whatever its check-in time: it makes the call), or a job of a later
+     * check-in is done (it made the call), or the environment is not READY or PAUSED (PENDING and DISABLED
+     * environments never get calls for what arrived meanwhile). Of several dead letters of one device only the
+     * newest is replayed.
      */
     static final String REPLAY = """
             WITH target AS (
@@ -88,10 +96,8 @@ public final class OperationsStore {
                  AND NOT EXISTS (SELECT 1 FROM device_event c
                                   WHERE c.device_id = j.device_id AND c.environment_id = j.environment_id
                                     AND c.type = 'CHECK_OUT' AND c.occurred_at > j.checked_in_at)
-                 AND NOT EXISTS (SELECT 1 FROM disassociation_job k
-                                  WHERE k.environment_id = j.environment_id AND k.device_id = j.device_id AND k.id <> j.id
-                                    AND k.state IN ('queued', 'sending', 'done', 'not_associated')
-                                    AND k.checked_in_at >= j.checked_in_at)
+                 AND NOT SUPERSEDED
+                 AND EXISTS (SELECT 1 FROM environment e WHERE e.id = j.environment_id AND e.status IN ('READY', 'PAUSED'))
                ORDER BY j.environment_id, j.device_id, j.checked_in_at DESC, j.id DESC
             )
             UPDATE disassociation_job j
@@ -99,11 +105,16 @@ public final class OperationsStore {
                    last_error = 'replayed; before: ' || coalesce(j.last_error, '')
               FROM target t WHERE j.id = t.id
             RETURNING j.id, j.environment_id
-            """;
+            """.replace("SUPERSEDED", OperationsStore.SUPERSEDED);
+    /** Why a dead letter was not replayed. */
     static final String STATES = """
-            SELECT j.id, j.state, EXISTS (SELECT 1 FROM device_event c
-                                           WHERE c.device_id = j.device_id AND c.environment_id = j.environment_id
-                                             AND c.type = 'CHECK_OUT' AND c.occurred_at > j.checked_in_at)
+            SELECT j.id, j.state,
+                   CASE WHEN EXISTS (SELECT 1 FROM device_event c
+                                      WHERE c.device_id = j.device_id AND c.environment_id = j.environment_id
+                                        AND c.type = 'CHECK_OUT' AND c.occurred_at > j.checked_in_at) THEN 'checked_out_since'
+                        WHEN NOT EXISTS (SELECT 1 FROM environment e WHERE e.id = j.environment_id
+                                            AND e.status IN ('READY', 'PAUSED')) THEN 'environment_not_ready'
+                        ELSE 'superseded' END
               FROM disassociation_job j WHERE j.id = ANY($1::bigint[])
             """;
 
@@ -243,12 +254,10 @@ public final class OperationsStore {
                     return notify.compose(x -> conn.preparedQuery(STATES).execute(t)).map(states -> {
                         Set<Long> replayedIds = new HashSet<>(done);
                         java.util.Map<Long, String> state = new java.util.HashMap<>();
-                        Set<Long> checkedOut = new HashSet<>();
+                        java.util.Map<Long, String> why = new java.util.HashMap<>();
                         states.forEach(r -> {
                             state.put(r.getLong(0), r.getString(1));
-                            if (r.getBoolean(2)) {
-                                checkedOut.add(r.getLong(0));
-                            }
+                            why.put(r.getLong(0), r.getString(2));
                         });
                         List<JsonObject> skipped = new ArrayList<>();
                         for (Long id : new LinkedHashSet<>(ids)) {
@@ -258,8 +267,7 @@ public final class OperationsStore {
                             String s = state.get(id);
                             String reason = s == null ? "not_found"
                                     : !s.equals("failed") ? "not_a_dead_letter"
-                                    : checkedOut.contains(id) ? "checked_out_since" // the next user has it now
-                                    : "superseded"; // a later job of the device makes or made the call
+                                    : why.get(id); // checked_out_since, environment_not_ready or superseded
                             skipped.add(new JsonObject().put("id", id).put("reason", reason).put("state", s));
                         }
                         return new Replay(done, skipped, more);

@@ -136,7 +136,10 @@ class OperationsTest {
                 new JsonObject().put("ids", new JsonArray().add("x")),
                 new JsonObject().put("ids", new JsonArray()),
                 new JsonObject().put("environmentId", "Not Valid"),
-                new JsonObject().put("ids", new JsonArray().add(1)).put("extra", true))) {
+                new JsonObject().put("ids", new JsonArray().add(1)).put("extra", true),
+                new JsonObject().put("ids", new JsonArray().add(new java.math.BigInteger("18446744073709551617"))),
+                new JsonObject().put("ids", new JsonArray().add(1.5)),
+                new JsonObject().put("ids", new JsonArray().add(1)).putNull("environmentId"))) {
             HttpResponse<Buffer> r = http.post(gw.managementPort(), "/admin/dead-letters/replay", TestGateway.ADMIN, body);
             assertThat(r.statusCode()).as(body.encode()).isEqualTo(400);
             assertThat(r.getHeader("Content-Type")).startsWith("application/problem+json");

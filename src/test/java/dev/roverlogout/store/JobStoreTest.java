@@ -32,13 +32,14 @@ class JobStoreTest {
     private Http http;
     private Vertx vertx;
     private JobStore jobs;
+    private Pool pool;
 
     @BeforeAll
     void start() {
         gw = TestGateway.start(Map.of());
         http = new Http();
         vertx = Vertx.vertx();
-        Pool pool = Database.pool(vertx, gw.databaseUrl(), 4, 5000);
+        pool = Database.pool(vertx, gw.databaseUrl(), 4, 5000);
         jobs = new JobStore(pool);
     }
 
@@ -179,5 +180,48 @@ class JobStoreTest {
                 + "FROM job_attempt WHERE job_id = ?", claimed.get(0).id())).containsExactly("1 503 retry req-1 r");
         assertThat(column(gw.databaseUrl(), "SELECT count(*) FROM job_attempt WHERE job_id = ?", claimed.get(1).id()))
                 .containsExactly(0L);
+    }
+
+    @Test
+    @DisplayName("two jobs of one device in flight (a second check-in during the call) both retried in one batch: "
+            + "the newer goes back to the queue, the older merges into it; no constraint error stops the lane")
+    void twoRetriesOfOneDeviceInOneBatch() {
+        Fixtures.environment(http, gw, "js-two", "READY");
+        http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST, checkIn("js-two-1", "js-two", "dev", "2026-11-29T07:00:00Z"));
+        JobStore.ClaimedJob a = TestGateway.join(jobs.claim("js-two", "r", 1, 10, LEASE)).get(0);
+        http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST, checkIn("js-two-2", "js-two", "dev", "2026-11-29T07:00:05Z"));
+        JobStore.ClaimedJob b = TestGateway.join(jobs.claim("js-two", "r", 1, 10, LEASE)).get(0);
+        OffsetDateTime now = OffsetDateTime.now();
+        assertThat(TestGateway.join(jobs.record(List.of(new JobStore.Outcome(a.id(), "retry", 503, "x", now),
+                new JobStore.Outcome(b.id(), "retry", 503, "x", now)), "r", 1)))
+                .containsExactlyInAnyOrder(new JobStore.Transition(a.id(), "cancelled"), new JobStore.Transition(b.id(), "queued"));
+    }
+
+    @Test
+    @DisplayName("a crash with two jobs of one device in flight: the rescue requeues the newer and cancels the older")
+    void rescueOfTwoJobsOfOneDevice() throws Exception {
+        Fixtures.environment(http, gw, "js-two-rescue", "READY");
+        http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST, checkIn("js-tr-1", "js-two-rescue", "dev", "2026-11-29T07:00:00Z"));
+        JobStore.ClaimedJob a = TestGateway.join(jobs.claim("js-two-rescue", "dead", 1, 10, Duration.ofMillis(1))).get(0);
+        http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST, checkIn("js-tr-2", "js-two-rescue", "dev", "2026-11-29T07:00:05Z"));
+        JobStore.ClaimedJob b = TestGateway.join(jobs.claim("js-two-rescue", "dead", 1, 10, Duration.ofMillis(1))).get(0);
+        Thread.sleep(20);
+        assertThat(TestGateway.join(jobs.rescue(1000))).contains(new JobStore.Transition(a.id(), "cancelled"),
+                new JobStore.Transition(b.id(), "queued"));
+    }
+
+    @Test
+    @DisplayName("a replay of a dead letter whose device has a queued job (even of an older check-in) is skipped, not a 500")
+    void replayWithQueuedJobOfTheDevice() {
+        Fixtures.environment(http, gw, "js-replay", "READY");
+        http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST, checkIn("js-rp-1", "js-replay", "dev", "2026-11-29T07:00:05Z"));
+        JobStore.ClaimedJob a = TestGateway.join(jobs.claim("js-replay", "r", 1, 10, LEASE)).get(0);
+        TestGateway.join(jobs.record(List.of(new JobStore.Outcome(a.id(), "failed", 400, "bad", null)), "r", 1));
+        // a locker's delayed, older check-in of the same device arrives and is queued
+        http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST, checkIn("js-rp-0", "js-replay", "dev", "2026-11-29T07:00:00Z"));
+        OperationsStore.Replay r = TestGateway.join(new OperationsStore(pool).replay(List.of(a.id())));
+        assertThat(r.replayed()).isEmpty();
+        assertThat(r.skipped()).extracting(o -> o.getString("reason")).containsExactly("superseded");
+        assertThat(state(a.id())).isEqualTo("failed");
     }
 }
