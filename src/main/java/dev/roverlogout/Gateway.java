@@ -124,7 +124,8 @@ public final class Gateway {
             TokenProvider tokens = new TokenProvider(vertx, epic, signingKeys, masterKey, metrics);
             prober = new ReadinessProber(vertx, environmentStore, tokens, config.epic().readinessProbeInterval());
             lanes = new LaneSupervisor(vertx, replicaId, environmentCache, new LaneLeases(pool), new JobStore(pool),
-                    new EpicClient(vertx, tokens, metrics), metrics, config.dispatch());
+                    new EpicClient(vertx, tokens, metrics, EpicClient.requestTimeoutFor(config.dispatch().leaseDuration())), metrics,
+                    config.dispatch());
             EnvironmentRoutes environments = new EnvironmentRoutes(environmentStore, directory, keyRoutes,
                     new ConnectionTester(vertx, epic, tokens, config.publicBaseUrl()), config.publicBaseUrl());
             OperationsRoutes operations = new OperationsRoutes(new OperationsStore(pool), environmentStore);

@@ -60,6 +60,7 @@ final class Lane {
     private final List<JobStore.Outcome> unrecorded = new ArrayList<>();
     private final CircuitBreaker breaker;
     private final FailureDetector failures;
+    private final io.vertx.core.Promise<Void> drained = io.vertx.core.Promise.promise();
     private TokenBucket bucket;
     /** AIMD: the rate in force, at most the configured one; halved on push-back, raised 10 % of it per second. */
     private double currentRate;
@@ -96,16 +97,25 @@ final class Lane {
                         .setResetTimeout(config.circuitResetTimeout().toMillis()).setTimeout(-1)
                         .setNotificationAddress(null))
                 .openHandler(v -> {
+                    if (stopped) {
+                        return;
+                    }
                     failures.reset();
                     metrics.circuit(environmentId, 1);
                     log.warn("Circuit of environment {} opened after repeated failures; pausing calls for {}",
                             environmentId, config.circuitResetTimeout());
                 })
                 .halfOpenHandler(v -> {
+                    if (stopped) {
+                        return;
+                    }
                     metrics.circuit(environmentId, 0.5);
                     wake();
                 })
                 .closeHandler(v -> {
+                    if (stopped) {
+                        return;
+                    }
                     metrics.circuit(environmentId, 0);
                     log.info("Circuit of environment {} closed", environmentId);
                 });
@@ -151,27 +161,40 @@ final class Lane {
 
     /**
      * Stops sending. Claimed but unsent jobs go back to the queue at once (if that write fails, the lease rescue
-     * returns them when their lease runs out); calls under way finish and their outcomes are written.
+     * returns them when their lease runs out). Completes when the calls under way have been answered (each gets at
+     * most half of the lease) and every outcome is written, or after {@code leaseDuration}: only then may the lease
+     * pass to another replica without two owners' calls meeting in Epic's rate window, and only then may the
+     * database pool close without losing outcomes (which would make the rescue call those devices again).
      */
-    void stop() {
+    Future<Void> stop() {
+        if (stopped) {
+            return drained.future();
+        }
         stopped = true;
         breaker.close();
         vertx.cancelTimer(wakeTimer);
         vertx.cancelTimer(recordTimer);
         List<Long> unsent = claimed.stream().map(h -> h.job().id()).toList();
         claimed.clear();
-        jobs.unclaim(unsent, owner, fence).onFailure(e ->
+        Future<?> unclaimed = jobs.unclaim(unsent, owner, fence).onFailure(e ->
                 log.warn("Lane {}: {} unsent jobs wait for their lease to run out: {}", environmentId, unsent.size(), e.getMessage()));
+        metrics.laneStopped(environmentId);
+        long giveUpAt = System.nanoTime() + config.leaseDuration().toNanos();
         flushOutcomes();
-        if (inFlight > 0) {
-            // outcomes of calls still under way arrive after stop: write them as they come
-            recordTimer = vertx.setPeriodic(RECORD_EVERY_MILLIS, id -> {
-                flushOutcomes();
-                if (inFlight == 0 && unrecorded.isEmpty() && !recording) {
-                    vertx.cancelTimer(id);
+        // outcomes of calls still under way arrive after stop: write them as they come, then report drained
+        recordTimer = vertx.setPeriodic(RECORD_EVERY_MILLIS, id -> {
+            flushOutcomes();
+            boolean done = inFlight == 0 && unrecorded.isEmpty() && !recording;
+            if (done || System.nanoTime() - giveUpAt > 0) {
+                vertx.cancelTimer(id);
+                if (!done) {
+                    log.warn("Lane {} stopped with {} calls unanswered and {} outcomes unwritten; the lease rescue "
+                            + "requeues those jobs", environmentId, inFlight, unrecorded.size());
                 }
-            });
-        }
+                unclaimed.onComplete(x -> drained.tryComplete());
+            }
+        });
+        return drained.future();
     }
 
     /** Runs the loop now (new jobs may be due). */
@@ -189,26 +212,33 @@ final class Lane {
         }
         Optional<Environment> env = environments.get(environmentId).map(EnvironmentCache.Entry::environment);
         long now = System.nanoTime();
+        // jobs claimed but not sent are given back whenever the lane cannot send soon: a check-out that arrives
+        // meanwhile then cancels the job instead of racing a call that had not even left
         if (env.isEmpty() || env.get().status() != Environment.Status.READY || now - leaseValidUntil > 0) {
-            sleep(200); // paused, gone, or lease in doubt: the supervisor decides what happens next
+            giveBack(); // paused, gone, or lease in doubt: the supervisor decides what happens next
+            sleep(200);
             return;
         }
         Environment e = env.get();
         adjustRate(e, now);
         if (now - holdUntilNanos < 0) {
+            giveBack();
             sleep(Math.max(1, (holdUntilNanos - now) / 1_000_000)); // honouring Epic's Retry-After
             return;
         }
         CircuitBreakerState circuit = breaker.state();
         if (circuit == CircuitBreakerState.OPEN) {
+            giveBack();
             sleep(200); // no claims, no calls: no retry storm against a down Epic
             return;
         }
         int concurrency = circuit == CircuitBreakerState.HALF_OPEN ? 1 : e.maxConcurrency(); // one probe
-        // a job's lease must outlive its call: one held for a quarter of the lease is let go (the rescue requeues
-        // it) rather than sent, since a call may take up to half of the lease
+        // a job's lease must outlive its call: one held for a quarter of the lease is given back rather than
+        // sent, since a call may take up to half of the lease
         long maxHold = config.leaseDuration().toNanos() / 4;
-        claimed.removeIf(h -> now - h.claimedAt() > maxHold);
+        if (!claimed.isEmpty() && now - claimed.peek().claimedAt() > maxHold) {
+            giveBack();
+        }
         while (!claimed.isEmpty() && inFlight < concurrency && bucket.tryTake(now)) {
             send(e, claimed.poll().job());
         }
@@ -218,9 +248,11 @@ final class Lane {
             }
             return; // or for a call to finish (send's completion pumps)
         }
-        if (!claiming) {
-            int limit = circuit == CircuitBreakerState.HALF_OPEN ? 1
-                    : Math.max(1, Math.min(config.batchSize(), bucket.available(now) + e.maxConcurrency()));
+        int room = concurrency - inFlight;
+        if (!claiming && room > 0) { // (with no room, a call's completion pumps)
+            // no more than can leave within ~200 ms: free call slots, tokens now and what the rate adds meanwhile
+            int limit = Math.max(1, Math.min(Math.min(config.batchSize(), room),
+                    bucket.available(now) + (int) Math.ceil(currentRate * 0.2)));
             claiming = true;
             jobs.claim(environmentId, owner, fence, limit, config.leaseDuration()).onComplete(ar -> {
                 claiming = false;
@@ -238,6 +270,17 @@ final class Lane {
                 }
             });
         }
+    }
+
+    /** Puts the claimed, unsent jobs back in the queue (fenced ones end cancelled). */
+    private void giveBack() {
+        if (claimed.isEmpty()) {
+            return;
+        }
+        List<Long> ids = claimed.stream().map(h -> h.job().id()).toList();
+        claimed.clear();
+        jobs.unclaim(ids, owner, fence).onFailure(x -> log.warn("Lane {}: {} unsent jobs wait for their lease to run "
+                + "out: {}", environmentId, ids.size(), x.getMessage()));
     }
 
     private void send(Environment env, JobStore.ClaimedJob job) {
@@ -342,7 +385,16 @@ final class Lane {
         recording = true;
         jobs.record(batch, owner, fence).onComplete(ar -> {
             recording = false;
-            if (ar.failed()) {
+            if (ar.failed() && ar.cause() instanceof io.vertx.pgclient.PgException pg && pg.getSqlState() != null
+                    && pg.getSqlState().startsWith("23") && batch.size() > 1) {
+                // a constraint refused the batch: the same batch would be refused for ever, so write the outcomes
+                // one by one (each on its own cannot conflict with another of the batch)
+                log.error("Lane {}: a batch of {} outcomes was refused ({}); writing them one by one", environmentId,
+                        batch.size(), pg.getMessage());
+                batch.forEach(o -> jobs.record(List.of(o), owner, fence).onFailure(e -> log.error(
+                        "Lane {}: outcome of job {} not written ({}); the lease rescue requeues it", environmentId,
+                        o.jobId(), e.getMessage())));
+            } else if (ar.failed()) {
                 // the calls were made; keep the outcomes and write them again (the lease fence keeps this safe)
                 log.warn("Lane {} could not record {} outcomes: {}", environmentId, batch.size(), ar.cause().getMessage());
                 unrecorded.addAll(0, batch);

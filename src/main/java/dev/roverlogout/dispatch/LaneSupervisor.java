@@ -52,8 +52,9 @@ public final class LaneSupervisor {
     static final Duration HANDOVER_QUIET = Duration.ofMillis(1100);
 
     private final Map<String, Lane> lanes = new HashMap<>();
-    /** Environments this replica gave up recently (monotonic time): not taken back at once. */
-    private final Map<String, Long> released = new HashMap<>();
+    /** Lanes stopped but still finishing their calls: their leases are not taken again until released. */
+    private final Set<String> draining = new HashSet<>();
+    private boolean stopped;
     private long timer = -1;
     private boolean ticking;
     private boolean tickAgain;
@@ -89,17 +90,18 @@ public final class LaneSupervisor {
         });
     }
 
-    /** Stops every lane and gives the leases up, so another replica can take over after the quiet time. */
+    /**
+     * Stops every lane, waits until their calls under way are answered and written, and gives the leases up, so
+     * another replica can take over after the quiet time. A graceful stop repeats no call.
+     */
     public Future<Void> stop() {
         Promise<Void> done = Promise.promise();
         context.runOnContext(v -> {
+            stopped = true;
             vertx.cancelTimer(timer);
-            Set<String> ids = new HashSet<>(lanes.keySet());
-            lanes.values().forEach(Lane::stop);
-            lanes.clear();
-            ids.forEach(id -> metrics.laneOwned(id, false));
-            Future.join(ids.stream().map(id -> leases.release(id, replica, HANDOVER_QUIET)).toList())
-                    .eventually(() -> leases.leave(replica)).onComplete(x -> done.complete());
+            List<Future<Void>> all = new ArrayList<>();
+            new HashSet<>(lanes.keySet()).forEach(id -> all.add(giveUp(id)));
+            Future.join(all).eventually(() -> leases.leave(replica)).onComplete(x -> done.complete());
         });
         return done.future();
     }
@@ -110,6 +112,9 @@ public final class LaneSupervisor {
      * spread over replicas: a replica that starts next to a busy one gets its share within a few rounds.
      */
     private void tick() {
+        if (stopped) {
+            return;
+        }
         if (ticking) {
             tickAgain = true; // a change arrived during this round: look again right after it
             return;
@@ -122,7 +127,7 @@ public final class LaneSupervisor {
                 ready.add(e.environment().id());
             }
         });
-        new HashSet<>(lanes.keySet()).stream().filter(id -> !ready.contains(id)).forEach(id -> giveUp(id, Duration.ZERO));
+        new HashSet<>(lanes.keySet()).stream().filter(id -> !ready.contains(id)).forEach(this::giveUp);
         // a replica whose heartbeat is older than two renewal periods is gone: its leases run out soon after
         Duration liveWithin = config.leaseDuration().multipliedBy(2).dividedBy(3);
         leases.heartbeat(replica, liveWithin).compose(live -> leases.heldByOthers(replica).compose(others -> {
@@ -131,12 +136,11 @@ public final class LaneSupervisor {
             while (mine.size() > fair) {
                 String id = mine.remove(mine.size() - 1);
                 log.info("Replica {} hands environment {} over ({} live replicas, {} lanes each)", replica, id, live, fair);
-                giveUp(id, HANDOVER_QUIET);
+                giveUp(id);
             }
-            long now = System.nanoTime();
-            released.values().removeIf(t -> now - t > HANDOVER_QUIET.toNanos() * 2);
+            // leases in their quiet time (owner NULL) are tried too; ACQUIRE refuses them until it is over
             List<String> free = new ArrayList<>(ready.stream()
-                    .filter(id -> !lanes.containsKey(id) && !others.contains(id) && !released.containsKey(id)).toList());
+                    .filter(id -> !lanes.containsKey(id) && !others.contains(id) && !draining.contains(id)).toList());
             Collections.shuffle(free); // replicas starting together try different environments first
             List<String> wanted = new ArrayList<>(mine);
             wanted.addAll(free.subList(0, Math.max(0, Math.min(free.size(), fair - mine.size()))));
@@ -148,7 +152,7 @@ public final class LaneSupervisor {
                     if (!t.isEmpty()) {
                         log.info("Rescued {} jobs whose lease ran out while sending", t.size());
                     }
-                }))
+                }).onFailure(e -> log.warn("Rescue of expired job leases failed: {}", e.getMessage())))
                 .onComplete(x -> {
                     ticking = false;
                     if (tickAgain) {
@@ -157,17 +161,21 @@ public final class LaneSupervisor {
                 });
     }
 
-    /** Stops the lane and releases its lease; {@code quiet} before another replica may take it. */
-    private void giveUp(String environmentId, Duration quiet) {
+    /**
+     * Stops the lane and, once its calls under way are answered and written, releases its lease: after the quiet
+     * time any replica (this one too) may take it with a new fence. Until then the lease stays this replica's (it
+     * is not renewed: the lane is gone from {@code lanes}, and its drain is shorter than the lease left).
+     */
+    private Future<Void> giveUp(String environmentId) {
         Lane lane = lanes.remove(environmentId);
-        if (lane != null) {
-            lane.stop();
-        }
         metrics.laneOwned(environmentId, false);
-        if (!quiet.isZero()) {
-            released.put(environmentId, System.nanoTime());
-        }
-        leases.release(environmentId, replica, quiet);
+        draining.add(environmentId);
+        Future<Void> drained = lane == null ? Future.succeededFuture() : lane.stop();
+        return drained.compose(x -> leases.release(environmentId, replica, HANDOVER_QUIET))
+                .onComplete(x -> draining.remove(environmentId))
+                .onFailure(e -> log.warn("Could not release the lane lease of {} (it runs out by itself): {}",
+                        environmentId, e.getMessage()))
+                .recover(e -> Future.succeededFuture());
     }
 
     private Future<Void> renew(String environmentId) {
@@ -179,6 +187,12 @@ public final class LaneSupervisor {
         String circuit = current == null ? "closed" : current.circuit();
         return leases.acquire(environmentId, replica, config.leaseDuration(), rate, circuit).map(fence -> {
             Lane lane = lanes.get(environmentId);
+            if (stopped) {
+                if (fence.isPresent() && lane == null) { // a round that raced stop(): give the lease straight back
+                    leases.release(environmentId, replica, HANDOVER_QUIET);
+                }
+                return null;
+            }
             if (fence.isEmpty()) {
                 if (lane != null) {
                     log.warn("Lost the lane lease of {}; stopping its lane", environmentId);
@@ -187,8 +201,8 @@ public final class LaneSupervisor {
                 metrics.laneOwned(environmentId, false);
                 return null;
             }
-            if (lane != null && lane.fence() != fence.get()) {
-                lane.stop();
+            if (lane != null && lane.fence() != fence.get()) { // cannot happen while we held it; be safe
+                lanes.remove(environmentId).stop();
                 lane = null;
             }
             if (lane == null) {
@@ -212,6 +226,7 @@ public final class LaneSupervisor {
     /** The lease counts from before the request was sent, minus a margin for clock rate differences. */
     private long validUntil(long requestStart) {
         long lease = config.leaseDuration().toNanos();
-        return requestStart + lease - Math.max(lease / 10, 200_000_000L);
+        // the margin also separates this lane's last calls from a next owner's burst (as HANDOVER_QUIET does)
+        return requestStart + lease - Math.max(lease / 10, Math.min(HANDOVER_QUIET.toNanos(), lease / 2));
     }
 }

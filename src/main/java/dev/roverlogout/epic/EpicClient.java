@@ -38,6 +38,16 @@ public final class EpicClient {
         this(vertx, tokens, metrics, java.time.Duration.ofMillis(REQUEST_TIMEOUT_MILLIS));
     }
 
+    /**
+     * The HTTP timeout of a lane's calls: at most half of the job lease (the lane's own bound for the whole call),
+     * so that a call the lane gave up on is really cancelled and cannot still reach Epic while its job is retried.
+     */
+    public static java.time.Duration requestTimeoutFor(java.time.Duration leaseDuration) {
+        java.time.Duration half = leaseDuration.dividedBy(2);
+        java.time.Duration max = java.time.Duration.ofMillis(REQUEST_TIMEOUT_MILLIS);
+        return half.compareTo(max) < 0 ? half : max;
+    }
+
     /** @param requestTimeout how long one call may take before it counts as a (retryable) timeout */
     public EpicClient(Vertx vertx, TokenProvider tokens, GatewayMetrics metrics, java.time.Duration requestTimeout) {
         this.vertx = vertx;

@@ -112,6 +112,21 @@ public final class GatewayMetrics {
                 .set(Double.doubleToLongBits(perSecond));
     }
 
+    /**
+     * A lane stopped on this replica: its circuit and rate gauges go (another replica reports them now), so that
+     * alerts on {@code max by (environment)} never see a stale open circuit.
+     */
+    public void laneStopped(String environment) {
+        for (String name : new String[] {"rlg.circuit.open", "rlg.rate.limit.per.second"}) {
+            if (gauges.remove(name + "|" + environment) != null) {
+                io.micrometer.core.instrument.Meter m = registry.find(name).tag("environment", environment).meter();
+                if (m != null) {
+                    registry.remove(m);
+                }
+            }
+        }
+    }
+
     /** {@code rlg_checkin_to_disassociation_seconds{environment}}: check-in received to Epic's answer. */
     public void checkinToDisassociation(String environment, java.time.Duration d) {
         Timer.builder("rlg.checkin.to.disassociation")

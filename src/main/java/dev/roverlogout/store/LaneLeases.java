@@ -21,14 +21,18 @@ public final class LaneLeases {
             VALUES ($1, $2, now() + $3 * interval '1 millisecond', 1, $4, $5, now())
             ON CONFLICT (environment_id) DO UPDATE
                SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at,
-                   fence = CASE WHEN l.owner = EXCLUDED.owner THEN l.fence ELSE l.fence + 1 END,
+                   fence = CASE WHEN l.owner IS NOT DISTINCT FROM EXCLUDED.owner THEN l.fence ELSE l.fence + 1 END,
                    current_rate = EXCLUDED.current_rate, circuit = EXCLUDED.circuit, reported_at = now()
              WHERE l.owner = EXCLUDED.owner OR l.expires_at IS NULL OR l.expires_at < now()
             RETURNING fence
             """;
-    /** Gives the lease up: nobody may take it for $3 ms (the owner's last calls leave Epic's rate window first). */
+    /**
+     * Gives the lease up: nobody, the old owner included, may take it for $3 ms (the owner's last calls leave Epic's
+     * rate window before a new lane's full burst); the next owner gets a new fence.
+     */
     static final String RELEASE = """
-            UPDATE lane_lease SET expires_at = now() + $3 * interval '1 millisecond', current_rate = NULL, circuit = NULL
+            UPDATE lane_lease SET owner = NULL, expires_at = now() + $3 * interval '1 millisecond',
+                   current_rate = NULL, circuit = NULL
              WHERE environment_id = $1 AND owner = $2
             """;
     /** Heartbeat; answers the number of live replicas (this one included) and forgets replicas gone for an hour. */
@@ -36,7 +40,7 @@ public final class LaneLeases {
             WITH beat AS (
               INSERT INTO gateway_replica (id) VALUES ($1) ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()
             ), forget AS (
-              DELETE FROM gateway_replica WHERE heartbeat_at < now() - interval '1 hour'
+              DELETE FROM gateway_replica WHERE heartbeat_at < now() - interval '1 hour' AND id <> $1
             )
             SELECT 1 + count(*) FROM gateway_replica WHERE id <> $1 AND heartbeat_at > now() - $2 * interval '1 millisecond'
             """;
