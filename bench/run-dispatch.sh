@@ -21,6 +21,6 @@ shift
 case "$SCENARIO" in drain|e2e|multi) ;; *) echo "unknown scenario $SCENARIO (drain|e2e|multi)" >&2; exit 2 ;; esac
 source "$(dirname "$0")/start-dispatch.sh"
 java -cp "$CP" dev.roverlogout.bench.DispatchBench "$SCENARIO" pub="$PUB_PORT" mgmt="$MGMT_PORT" sim="$SIM_PORT" \
-  admin="$ADMIN" ingest="$INGEST" gwPid="$GW" work="$WORK" "$@"
+  admin="$ADMIN" ingest="$INGEST" gwPid="$GW" simPid="$SIM" work="$WORK" "$@"
 grep -c -E ' (WARN|ERROR) ' gateway.log | xargs -I{} echo "gateway log: {} WARN/ERROR lines" || true
 grep -E ' (WARN|ERROR) ' gateway.log | sed -E 's/^[^ ]+ [^ ]+ //' | cut -c1-160 | sort | uniq -c | sort -rn | head -5 || true

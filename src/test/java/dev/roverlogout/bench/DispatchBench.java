@@ -47,6 +47,7 @@ public final class DispatchBench {
     private final String ingest;
     private final long gwPid;
     private final Path pgPidFile;
+    private final long simPid;
     private final String run = Long.toString(System.currentTimeMillis(), 36);
 
     private DispatchBench(Map<String, String> opts) {
@@ -58,6 +59,7 @@ public final class DispatchBench {
         admin = req("admin");
         ingest = req("ingest");
         gwPid = Long.parseLong(req("gwPid"));
+        simPid = opts.containsKey("simPid") ? Long.parseLong(opts.get("simPid")) : -1;
         pgPidFile = opts.containsKey("work") ? Path.of(opts.get("work"), "data", "pg", "postmaster.pid") : null;
     }
 
@@ -98,7 +100,7 @@ public final class DispatchBench {
         ingestBacklog(List.of(env), devices);
         System.out.printf(Locale.ROOT, "backlog of %d check-ins queued while PAUSED in %.1f s%n", devices, secs(t));
         Thread.sleep(1000);
-        Sampler sampler = Sampler.start(gwPid, pgPidFile);
+        Sampler sampler = Sampler.start(gwPid, pgPidFile, simPid);
         long resumeMs = System.currentTimeMillis();
         long t0 = System.nanoTime();
         post(mgmt + "/admin/environments/" + env + "/resume", admin, null, 200);
@@ -123,6 +125,7 @@ public final class DispatchBench {
         System.out.printf(Locale.ROOT, "max calls/s     %d in one wall-clock second (limit+burst %d: %s); full seconds "
                 + "min/median/max %s; steady rate %.2f/s%n", ps.max, (int) Math.ceil(rate) + burst,
                 verdict(ps.max <= rate + burst), ps.fullSecondsSummary(), ps.steadyRate());
+        System.out.println("calls/second    " + ps.series());
         printSim(stats, devices);
         System.out.println(mem.describe());
         printOutcomes(env);
@@ -143,7 +146,7 @@ public final class DispatchBench {
         String instance = "E2e";
         createEnvironment(env, instance, rate, burst, concurrency, intOpt("simLimit", 0));
         testConnection(env);
-        Sampler sampler = Sampler.start(gwPid, pgPidFile);
+        Sampler sampler = Sampler.start(gwPid, pgPidFile, simPid);
         System.out.printf(Locale.ROOT, "warm-up: %d check-ins/s for %d s (left out)%n", offered, warmup);
         long[] warm = openLoop(env, "w", offered, warmup);
         awaitDevices(List.of(instance), warm.length, System.nanoTime(), Duration.ofSeconds(60));
@@ -216,11 +219,20 @@ public final class DispatchBench {
         int total = envs * devices;
         System.out.printf(Locale.ROOT, "backlog of %d check-ins queued while PAUSED in %.1f s%n", total, secs(t));
         Thread.sleep(1000);
-        Sampler sampler = Sampler.start(gwPid, pgPidFile);
+        Sampler sampler = Sampler.start(gwPid, pgPidFile, simPid);
         long resumeMs = System.currentTimeMillis();
         long t0 = System.nanoTime();
+        // all resumed at once, as an operator's script would; the drain is timed from the first request
+        List<CompletableFuture<HttpResponse<String>>> resumes = new ArrayList<>();
         for (String id : ids) {
-            post(mgmt + "/admin/environments/" + id + "/resume", admin, null, 200);
+            resumes.add(http.sendAsync(HttpRequest.newBuilder(URI.create(mgmt + "/admin/environments/" + id + "/resume"))
+                    .timeout(TIMEOUT).header("Authorization", "Bearer " + admin).POST(HttpRequest.BodyPublishers.noBody())
+                    .build(), HttpResponse.BodyHandlers.ofString()));
+        }
+        for (CompletableFuture<HttpResponse<String>> r : resumes) {
+            if (r.join().statusCode() != 200) {
+                throw new IllegalStateException("resume answered " + r.join().statusCode() + ": " + r.join().body());
+            }
         }
         double resumeAll = secs(t0);
         Completion done = awaitDevices(instances, total, t0, Duration.ofSeconds(600));
@@ -245,6 +257,7 @@ public final class DispatchBench {
         System.out.printf(Locale.ROOT, "total calls/s   %.0f over the drain (target >= 3000: %s); wall-clock seconds peak %d, "
                 + "full seconds min/median/max %s%n", perSec, verdict(done.complete && perSec >= 3000), ps.max,
                 ps.fullSecondsSummary());
+        System.out.println("calls/second    " + ps.series());
         System.out.printf(Locale.ROOT, "simulator       %d devices, %d calls, %d duplicates, %d rate-limited, %d token requests, "
                 + "%d unauthorized, %d errors%n", seen, calls, dups, limited, tokens, unauthorized, errors);
         System.out.println(mem.describe());
@@ -396,6 +409,18 @@ public final class DispatchBench {
             return v.stream().mapToLong(Long::longValue).sorted().toArray();
         }
 
+        /** The calls of every wall-clock second from the first to the last one with calls. */
+        String series() {
+            if (counts.isEmpty()) {
+                return "-";
+            }
+            StringBuilder sb = new StringBuilder();
+            for (long sec = counts.firstKey(); sec <= counts.lastKey(); sec++) {
+                sb.append(sb.length() == 0 ? "" : " ").append(counts.getOrDefault(sec, 0L));
+            }
+            return sb.toString();
+        }
+
         String fullSecondsSummary() {
             long[] f = full();
             return f.length == 0 ? "-" : f[0] + "/" + f[f.length / 2] + "/" + f[f.length - 1] + " (" + f.length + " s)";
@@ -482,6 +507,7 @@ public final class DispatchBench {
     private static final class Sampler {
         private final long pid;
         private final Path pgPidFile;
+        private final long simPid;
         private final Process jstat;
         private final Thread rssThread;
         private final Thread jstatThread;
@@ -499,19 +525,27 @@ public final class DispatchBench {
             double gcTimeFirst;
             long gcLast;
             double gcTimeLast;
+            double cpuGateway;
+            double cpuSim;
+            double cpuPostgres;
+            double cpuMachine;
 
             String describe() {
                 return String.format(Locale.ROOT, "gateway JVM     RSS max %.0f MiB (%.0f at start, %d samples); heap used max "
                                 + "%.0f MiB, committed max %.0f MiB; %d GCs, %.2f s GC time during the run%n"
                                 + "postgres        RSS max %.0f MiB (postmaster and backends summed; shared buffers "
-                                + "counted once per process)", rssMax / 1024.0, rssFirst / 1024.0, samples, heapMax / 1024.0,
+                                + "counted once per process)%n"
+                                + "CPU (cores)     gateway %.2f, simulator %.2f, postgres %.2f; whole machine busy %.2f of %d "
+                                + "(the rest: this driver and anything else running)", rssMax / 1024.0, rssFirst / 1024.0, samples, heapMax / 1024.0,
                         heapCommittedMax / 1024.0, gcLast - Math.max(0, gcFirst), gcTimeLast - gcTimeFirst,
-                        childrenRssMax / 1024.0);
+                        childrenRssMax / 1024.0, cpuGateway, cpuSim, cpuPostgres, cpuMachine,
+                        Runtime.getRuntime().availableProcessors());
             }
         }
 
-        private Sampler(long pid, Path pgPidFile) throws IOException {
+        private Sampler(long pid, Path pgPidFile, long simPid) throws IOException {
             this.pid = pid;
+            this.simPid = simPid;
             this.pgPidFile = pgPidFile;
             jstat = new ProcessBuilder("jstat", "-gc", Long.toString(pid), "1000").redirectErrorStream(true).start();
             jstatThread = new Thread(this::readJstat, "jstat");
@@ -522,8 +556,8 @@ public final class DispatchBench {
             rssThread.start();
         }
 
-        static Sampler start(long pid, Path pgPidFile) throws IOException {
-            return new Sampler(pid, pgPidFile);
+        static Sampler start(long pid, Path pgPidFile, long simPid) throws IOException {
+            return new Sampler(pid, pgPidFile, simPid);
         }
 
         Result stop() throws InterruptedException {
@@ -537,7 +571,21 @@ public final class DispatchBench {
         }
 
         private void sampleRss() {
+            long t0 = System.nanoTime();
+            long gw0 = cpuTicks(pid);
+            long sim0 = simPid > 0 ? cpuTicks(simPid) : 0;
+            long pg0 = postgresCpuTicks();
+            machineBusy(0);
             while (running) {
+                synchronized (result) {
+                    double wall = (System.nanoTime() - t0) / 1e9;
+                    if (wall > 0.5) {
+                        result.cpuGateway = (cpuTicks(pid) - gw0) / 100.0 / wall;
+                        result.cpuSim = simPid > 0 ? (cpuTicks(simPid) - sim0) / 100.0 / wall : Double.NaN;
+                        result.cpuPostgres = (postgresCpuTicks() - pg0) / 100.0 / wall;
+                        result.cpuMachine = machineBusy(wall);
+                    }
+                }
                 long rss = rssKb(pid);
                 long children = ProcessHandle.of(pid).map(h -> h.descendants().mapToLong(c -> rssKb(c.pid())).sum()).orElse(0L)
                         + postgresRssKb();
@@ -568,6 +616,52 @@ public final class DispatchBench {
                         .map(h -> h.descendants().mapToLong(c -> rssKb(c.pid())).sum()).orElse(0L);
             } catch (IOException | RuntimeException e) {
                 return 0;
+            }
+        }
+
+        /** utime + stime of a process in clock ticks (USER_HZ = 100 on Linux). */
+        private static long cpuTicks(long pid) {
+            try {
+                String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+                String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+            } catch (IOException | RuntimeException e) {
+                return 0;
+            }
+        }
+
+        private long postgresCpuTicks() {
+            if (pgPidFile == null) {
+                return 0;
+            }
+            try {
+                long postmaster = Long.parseLong(Files.readAllLines(pgPidFile).get(0).trim());
+                return cpuTicks(postmaster) + ProcessHandle.of(postmaster)
+                        .map(h -> h.descendants().mapToLong(c -> cpuTicks(c.pid())).sum()).orElse(0L);
+            } catch (IOException | RuntimeException e) {
+                return 0;
+            }
+        }
+
+        private long[] machine0;
+
+        /** Busy cores of the whole machine since the first call, from /proc/stat. */
+        private double machineBusy(double wall) {
+            try {
+                String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+                long idle = Long.parseLong(f[4]) + Long.parseLong(f[5]);
+                long total = 0;
+                for (int i = 1; i < f.length; i++) {
+                    total += Long.parseLong(f[i]);
+                }
+                if (machine0 == null) {
+                    machine0 = new long[] {idle, total};
+                    return Double.NaN;
+                }
+                double busy = (total - machine0[1]) - (idle - machine0[0]);
+                return busy / Math.max(1, total - machine0[1]) * Runtime.getRuntime().availableProcessors();
+            } catch (IOException | RuntimeException e) {
+                return Double.NaN;
             }
         }
 
