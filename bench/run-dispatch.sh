@@ -24,3 +24,4 @@ java -cp "$CP" dev.roverlogout.bench.DispatchBench "$SCENARIO" pub="$PUB_PORT" m
   admin="$ADMIN" ingest="$INGEST" gwPid="$GW" simPid="$SIM" work="$WORK" "$@"
 grep -c -E ' (WARN|ERROR) ' gateway.log | xargs -I{} echo "gateway log: {} WARN/ERROR lines" || true
 grep -E ' (WARN|ERROR) ' gateway.log | sed -E 's/^[^ ]+ [^ ]+ //' | cut -c1-160 | sort | uniq -c | sort -rn | head -5 || true
+grep -oE 'Rescued [0-9]+ jobs' gateway.log | awk '{n += $2; k++} END {if (k) print "gateway log: rescued " n " jobs whose lease ran out (claimed, never sent) in " k " rounds"}' || true

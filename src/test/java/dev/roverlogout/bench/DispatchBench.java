@@ -129,6 +129,7 @@ public final class DispatchBench {
         printSim(stats, devices);
         System.out.println(mem.describe());
         printOutcomes(env);
+        printEpicDurations();
         System.out.printf(Locale.ROOT, "RESULT drain seconds=%.2f ratio=%.4f maxPerSecond=%d duplicates=%d rateLimited=%d "
                 + "rssMaxMiB=%.0f heapMaxMiB=%.0f%n", done.seconds, done.seconds / theoretical, ps.max,
                 stats.getLong("duplicateCalls"), stats.getLong("rateLimited"), mem.rssMax / 1024.0, mem.heapMax / 1024.0);
@@ -191,6 +192,7 @@ public final class DispatchBench {
         printSim(stats, warm.length + ack.length);
         System.out.println(mem.describe());
         printOutcomes(env);
+        printEpicDurations();
         System.out.println(result.append(" ackErrors=").append(errors));
     }
 
@@ -262,6 +264,7 @@ public final class DispatchBench {
                 + "%d unauthorized, %d errors%n", seen, calls, dups, limited, tokens, unauthorized, errors);
         System.out.println(mem.describe());
         printOutcomes(null);
+        printEpicDurations();
         System.out.printf(Locale.ROOT, "RESULT multi seconds=%.2f callsPerSecond=%.0f peakSecond=%d duplicates=%d "
                 + "rssMaxMiB=%.0f heapMaxMiB=%.0f%n", done.seconds, perSec, ps.max, dups, mem.rssMax / 1024.0, mem.heapMax / 1024.0);
     }
@@ -462,18 +465,30 @@ public final class DispatchBench {
 
     /** Cumulative bucket counts (le -> count) of a histogram for one environment. */
     static Map<Double, Double> histogram(String metrics, String name, String env) {
+        return histogram(metrics, name, List.of("environment=\"" + env + "\""));
+    }
+
+    /** Cumulative bucket counts (le -> count) of a histogram, summed over the series whose labels hold all of {@code labels}. */
+    static Map<Double, Double> histogram(String metrics, String name, List<String> labels) {
         Map<Double, Double> buckets = new TreeMap<>();
         Pattern le = Pattern.compile("le=\"([^\"]*)\"");
         for (String line : metrics.split("\n")) {
-            if (line.startsWith(name + "_bucket{") && line.contains("environment=\"" + env + "\"")) {
+            if (line.startsWith(name + "_bucket{") && labels.stream().allMatch(line::contains)) {
                 Matcher m = le.matcher(line);
                 if (m.find()) {
                     double bound = "+Inf".equals(m.group(1)) ? Double.POSITIVE_INFINITY : Double.parseDouble(m.group(1));
-                    buckets.put(bound, Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)));
+                    buckets.merge(bound, Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)), Double::sum);
                 }
             }
         }
         return buckets;
+    }
+
+    /** p50/p99/max of the gateway's Epic disassociate call durations (all environments, all statuses). */
+    private void printEpicDurations() throws Exception {
+        Map<Double, Double> h = histogram(scrape(), "rlg_epic_request_duration_seconds", List.of("endpoint=\"disassociate\""));
+        System.out.printf(Locale.ROOT, "Epic call time  (gateway's rlg_epic_request_duration_seconds, disassociate) p50 %.1f ms, "
+                + "p99 %.1f ms, max %.1f ms%n", quantile(h, 0.5)[0] * 1e3, quantile(h, 0.99)[0] * 1e3, quantile(h, 1.0)[0] * 1e3);
     }
 
     /** {value interpolated linearly within its bucket, bucket lower bound, bucket upper bound}, in seconds. */
