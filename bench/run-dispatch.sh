@@ -11,7 +11,9 @@
 #          100/s; check-in -> Epic answer from rlg_checkin_to_disassociation_seconds, plus the driver's ack latency.
 #          Keys: offered=50 seconds=60 warmup=10 rate=100 burst=10 concurrency=8
 #   multi  50 environments x 1,200 devices built while PAUSED, then all resumed; total Epic calls/s at the
-#          simulator (unlimited instances). Keys: envs=50 devices=1200 rate=1000 burst=100 concurrency=32
+#          simulator (unlimited instances). First a warm-up drain of `warmup` devices per environment (left out: it
+#          JIT-compiles the dispatch path of gateway and simulator), then the measured one.
+#          Keys: envs=50 devices=1200 warmup=400 rate=1000 burst=100 concurrency=32
 # Environment: JAVA_OPTS (gateway JVM, e.g. -XX:StartFlightRecording=filename=/tmp/rlg.jfr,settings=profile),
 #   SIM_JAVA_OPTS, PUB_PORT/MGMT_PORT/SIM_PORT (default 18080/18081/19090), BENCH_SKIP_BUILD=1, BENCH_KEEP=1
 #   (keep the temp dir with gateway.log and sim.log).
@@ -24,4 +26,5 @@ java -cp "$CP" dev.roverlogout.bench.DispatchBench "$SCENARIO" pub="$PUB_PORT" m
   admin="$ADMIN" ingest="$INGEST" gwPid="$GW" simPid="$SIM" work="$WORK" "$@"
 grep -c -E ' (WARN|ERROR) ' gateway.log | xargs -I{} echo "gateway log: {} WARN/ERROR lines" || true
 grep -E ' (WARN|ERROR) ' gateway.log | sed -E 's/^[^ ]+ [^ ]+ //' | cut -c1-160 | sort | uniq -c | sort -rn | head -5 || true
-grep -oE 'Rescued [0-9]+ jobs' gateway.log | awk '{n += $2; k++} END {if (k) print "gateway log: rescued " n " jobs whose lease ran out (claimed, never sent) in " k " rounds"}' || true
+# jobs a lane claimed but let go unsent after holding them dispatch.leaseDuration/4; they wait for the lease to run out
+grep -E 'Rescued [0-9]+ jobs' gateway.log | sed -E 's/^[0-9-]+T([0-9:.]+)Z.* - /gateway log: \1 /' || true

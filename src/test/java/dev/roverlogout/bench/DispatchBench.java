@@ -97,7 +97,7 @@ public final class DispatchBench {
         testConnection(env);
         post(mgmt + "/admin/environments/" + env + "/pause", admin, null, 200);
         long t = System.nanoTime();
-        ingestBacklog(List.of(env), devices);
+        ingestBacklog(List.of(env), devices, "b");
         System.out.printf(Locale.ROOT, "backlog of %d check-ins queued while PAUSED in %.1f s%n", devices, secs(t));
         Thread.sleep(1000);
         Sampler sampler = Sampler.start(gwPid, pgPidFile, simPid);
@@ -216,35 +216,41 @@ public final class DispatchBench {
             instances.add(instance);
         }
         System.out.printf(Locale.ROOT, "%d environments created, tested and paused in %.1f s%n", envs, secs(t));
+        int warmup = intOpt("warmup", 400);
+        long before = 0;
+        if (warmup > 0) {
+            // the same drain, smaller and left out: the gateway's and the simulator's dispatch code is JIT-compiled
+            // here (in a cold run the C2 compiler threads are the busiest threads of both JVMs during the drain)
+            ingestBacklog(ids, warmup, "w");
+            long tw = System.nanoTime();
+            resumeAll(ids);
+            Completion w = awaitDevices(instances, (long) envs * warmup, tw, Duration.ofSeconds(600));
+            System.out.printf(Locale.ROOT, "warm-up drain (left out): %d devices in %.2f s = %.0f calls/s%n",
+                    envs * warmup, w.seconds, envs * warmup / w.seconds);
+            for (String id : ids) {
+                post(mgmt + "/admin/environments/" + id + "/pause", admin, null, 200);
+            }
+            before = envs * (long) warmup;
+            Thread.sleep(2000);
+        }
         t = System.nanoTime();
-        ingestBacklog(ids, devices);
+        ingestBacklog(ids, devices, "b");
         int total = envs * devices;
         System.out.printf(Locale.ROOT, "backlog of %d check-ins queued while PAUSED in %.1f s%n", total, secs(t));
         Thread.sleep(1000);
         Sampler sampler = Sampler.start(gwPid, pgPidFile, simPid);
         long resumeMs = System.currentTimeMillis();
         long t0 = System.nanoTime();
-        // all resumed at once, as an operator's script would; the drain is timed from the first request
-        List<CompletableFuture<HttpResponse<String>>> resumes = new ArrayList<>();
-        for (String id : ids) {
-            resumes.add(http.sendAsync(HttpRequest.newBuilder(URI.create(mgmt + "/admin/environments/" + id + "/resume"))
-                    .timeout(TIMEOUT).header("Authorization", "Bearer " + admin).POST(HttpRequest.BodyPublishers.noBody())
-                    .build(), HttpResponse.BodyHandlers.ofString()));
-        }
-        for (CompletableFuture<HttpResponse<String>> r : resumes) {
-            if (r.join().statusCode() != 200) {
-                throw new IllegalStateException("resume answered " + r.join().statusCode() + ": " + r.join().body());
-            }
-        }
+        resumeAll(ids);
         double resumeAll = secs(t0);
-        Completion done = awaitDevices(instances, total, t0, Duration.ofSeconds(600));
+        Completion done = awaitDevices(instances, before, total, t0, Duration.ofSeconds(600));
         Sampler.Result mem = sampler.stop();
         JsonObject all = simStats();
         List<JsonObject> stats = instances.stream().map(all::getJsonObject).toList();
         PerSecond ps = PerSecond.of(stats, resumeMs);
         long dups = stats.stream().mapToLong(s -> s.getLong("duplicateCalls")).sum();
-        long calls = stats.stream().mapToLong(s -> s.getLong("disassociateCalls")).sum();
-        long seen = stats.stream().mapToLong(s -> s.getLong("devices")).sum();
+        long calls = stats.stream().mapToLong(s -> s.getLong("disassociateCalls")).sum() - before;
+        long seen = stats.stream().mapToLong(s -> s.getLong("devices")).sum() - before;
         long limited = stats.stream().mapToLong(s -> s.getLong("rateLimited")).sum();
         long tokens = stats.stream().mapToLong(s -> s.getLong("tokenRequests")).sum();
         long unauthorized = stats.stream().mapToLong(s -> s.getLong("unauthorized")).sum();
@@ -253,9 +259,10 @@ public final class DispatchBench {
 
         System.out.println();
         System.out.printf(Locale.ROOT, "== multi: %d environments x %d devices = %d, each rate %.0f/s burst %d maxConcurrency %d, "
-                + "simulator unlimited%n", envs, devices, total, rate, burst, concurrency);
-        System.out.printf(Locale.ROOT, "drain time      %.2f s %s (resuming all took %.2f s, completion seen within %.2f s)%n",
-                done.seconds, done.complete ? "" : "INCOMPLETE: " + done.seen + " devices", resumeAll, done.precision);
+                + "simulator unlimited, after a warm-up drain of %d devices%n", envs, devices, total, rate, burst, concurrency, before);
+        System.out.printf(Locale.ROOT, "drain time      %.2f s %s (from %s UTC; resuming all took %.2f s, completion seen within %.2f s)%n",
+                done.seconds, done.complete ? "" : "INCOMPLETE: " + done.seen + " devices", java.time.Instant.ofEpochMilli(resumeMs)
+                        .toString().substring(11, 23), resumeAll, done.precision);
         System.out.printf(Locale.ROOT, "total calls/s   %.0f over the drain (target >= 3000: %s); wall-clock seconds peak %d, "
                 + "full seconds min/median/max %s%n", perSec, verdict(done.complete && perSec >= 3000), ps.max,
                 ps.fullSecondsSummary());
@@ -270,6 +277,21 @@ public final class DispatchBench {
     }
 
     // ---------------------------------------------------------------- setup
+
+    /** Resumes all at once, as an operator's script would. */
+    private void resumeAll(List<String> ids) {
+        List<CompletableFuture<HttpResponse<String>>> resumes = new ArrayList<>();
+        for (String id : ids) {
+            resumes.add(http.sendAsync(HttpRequest.newBuilder(URI.create(mgmt + "/admin/environments/" + id + "/resume"))
+                    .timeout(TIMEOUT).header("Authorization", "Bearer " + admin).POST(HttpRequest.BodyPublishers.noBody())
+                    .build(), HttpResponse.BodyHandlers.ofString()));
+        }
+        for (CompletableFuture<HttpResponse<String>> r : resumes) {
+            if (r.join().statusCode() != 200) {
+                throw new IllegalStateException("resume answered " + r.join().statusCode() + ": " + r.join().body());
+            }
+        }
+    }
 
     private void createEnvironment(String id, String instance, double rate, int burst, int concurrency, int simLimit)
             throws Exception {
@@ -291,11 +313,11 @@ public final class DispatchBench {
     }
 
     /** {@code perEnvironment} check-ins of new devices per environment, in requests of up to 1,000 events. */
-    private void ingestBacklog(List<String> environments, int perEnvironment) throws Exception {
+    private void ingestBacklog(List<String> environments, int perEnvironment, String tag) throws Exception {
         List<String> events = new ArrayList<>();
         for (String env : environments) {
             for (int i = 0; i < perEnvironment; i++) {
-                events.add(event(env, "b-" + run + "-" + env + "-" + i));
+                events.add(event(env, tag + "-" + run + "-" + env + "-" + i));
             }
         }
         Map<String, Integer> outcomes = new TreeMap<>();
@@ -360,13 +382,18 @@ public final class DispatchBench {
      * completion; {@code precision} is how long before it the previous (incomplete) poll was sent.
      */
     private Completion awaitDevices(List<String> instances, long expected, long t0, Duration timeout) throws Exception {
+        return awaitDevices(instances, 0, expected, t0, timeout);
+    }
+
+    /** As above, for {@code expected} devices beyond the {@code base} ones seen before. */
+    private Completion awaitDevices(List<String> instances, long base, long expected, long t0, Duration timeout) throws Exception {
         long lastPollStart = t0;
         long lastReport = t0;
         while (true) {
             long pollStart = System.nanoTime();
             JsonObject all = simStats();
             long now = System.nanoTime();
-            long seen = instances.stream().mapToLong(i -> all.getJsonObject(i).getLong("devices")).sum();
+            long seen = instances.stream().mapToLong(i -> all.getJsonObject(i).getLong("devices")).sum() - base;
             if (seen >= expected) {
                 return new Completion(true, seen, (now - t0) / 1e9, (now - lastPollStart) / 1e9);
             }
