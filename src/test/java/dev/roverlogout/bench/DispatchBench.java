@@ -238,6 +238,7 @@ public final class DispatchBench {
         int total = envs * devices;
         System.out.printf(Locale.ROOT, "backlog of %d check-ins queued while PAUSED in %.1f s%n", total, secs(t));
         Thread.sleep(1000);
+        Map<Double, Double> epicBefore = epicDurations();
         Sampler sampler = Sampler.start(gwPid, pgPidFile, simPid);
         long resumeMs = System.currentTimeMillis();
         long t0 = System.nanoTime();
@@ -271,7 +272,7 @@ public final class DispatchBench {
                 + "%d unauthorized, %d errors%n", seen, calls, dups, limited, tokens, unauthorized, errors);
         System.out.println(mem.describe());
         printOutcomes(null);
-        printEpicDurations();
+        printEpicDurations(epicBefore);
         System.out.printf(Locale.ROOT, "RESULT multi seconds=%.2f callsPerSecond=%.0f peakSecond=%d duplicates=%d "
                 + "rssMaxMiB=%.0f heapMaxMiB=%.0f%n", done.seconds, perSec, ps.max, dups, mem.rssMax / 1024.0, mem.heapMax / 1024.0);
     }
@@ -513,7 +514,17 @@ public final class DispatchBench {
 
     /** p50/p99/max of the gateway's Epic disassociate call durations (all environments, all statuses). */
     private void printEpicDurations() throws Exception {
-        Map<Double, Double> h = histogram(scrape(), "rlg_epic_request_duration_seconds", List.of("endpoint=\"disassociate\""));
+        printEpicDurations(Map.of());
+    }
+
+    private Map<Double, Double> epicDurations() throws Exception {
+        return histogram(scrape(), "rlg_epic_request_duration_seconds", List.of("endpoint=\"disassociate\""));
+    }
+
+    /** As above, for the calls made since {@code before} was taken. */
+    private void printEpicDurations(Map<Double, Double> before) throws Exception {
+        Map<Double, Double> h = new TreeMap<>();
+        epicDurations().forEach((le, n) -> h.put(le, n - before.getOrDefault(le, 0.0)));
         System.out.printf(Locale.ROOT, "Epic call time  (gateway's rlg_epic_request_duration_seconds, disassociate) p50 %.1f ms, "
                 + "p99 %.1f ms, max %.1f ms%n", quantile(h, 0.5)[0] * 1e3, quantile(h, 0.99)[0] * 1e3, quantile(h, 1.0)[0] * 1e3);
     }
