@@ -72,18 +72,7 @@ public final class Main implements Callable<Integer> {
                 err.flush();
                 return EXIT_RUNTIME;
             }
-            CompletableFuture<Void> stopped = new CompletableFuture<>();
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                try {
-                    join(gateway.stop(), Gateway.shutdownWaitMillis(cfg));
-                } catch (Exception e) {
-                    System.err.println("rover-logout-gateway: unclean stop: " + e);
-                } finally {
-                    stopped.complete(null);
-                }
-            }, "rlg-shutdown"));
-            stopped.join(); // the main thread waits here until SIGTERM/SIGINT has been handled
-            return EXIT_OK;
+            return runUntilSignal(gateway::stop, Gateway.shutdownWaitMillis(cfg), "rover-logout-gateway");
         }
     }
 
@@ -129,19 +118,27 @@ public final class Main implements Callable<Integer> {
             }
             spec.commandLine().getOut().println(demo.instructions(dataDir));
             spec.commandLine().getOut().flush();
-            CompletableFuture<Void> stopped = new CompletableFuture<>();
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                try {
-                    join(demo.stop(), Gateway.shutdownWaitMillis(cfg));
-                } catch (Exception e) {
-                    System.err.println("rover-logout-gateway demo: unclean stop: " + e);
-                } finally {
-                    stopped.complete(null);
-                }
-            }, "rlg-demo-shutdown"));
-            stopped.join();
-            return EXIT_OK;
+            return runUntilSignal(demo::stop, Gateway.shutdownWaitMillis(cfg), "rover-logout-gateway demo");
         }
+    }
+
+    /**
+     * Blocks the main thread until SIGTERM/SIGINT, whose shutdown hook runs {@code stop} (waiting at most
+     * {@code waitMillis}); then exit code 0.
+     */
+    static int runUntilSignal(java.util.function.Supplier<Future<Void>> stop, long waitMillis, String name) {
+        CompletableFuture<Void> stopped = new CompletableFuture<>();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                join(stop.get(), waitMillis);
+            } catch (Exception e) {
+                System.err.println(name + ": unclean stop: " + e);
+            } finally {
+                stopped.complete(null);
+            }
+        }, "rlg-shutdown"));
+        stopped.join();
+        return EXIT_OK;
     }
 
     /**

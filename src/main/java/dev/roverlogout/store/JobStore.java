@@ -105,17 +105,8 @@ public final class JobStore {
      * Claimed jobs a lane gives back unsent (it lost or gave up its lease): queued again at once, the claim's
      * attempt not counted. Only the lease holder's own claims.
      */
-    static final String UNCLAIM = """
-            WITH candidates AS (
-              SELECT j.id, j.environment_id, j.device_id, j.checked_in_at, (j.fenced_at IS NULL AND NOT NEWER_QUEUED_JOB) AS requeue
-                FROM disassociation_job j
-               WHERE j.id = ANY($1::bigint[]) AND j.state = 'sending' AND j.lease_owner = $2 AND j.lease_fence = $3
-            ),
-            decided AS (
-              SELECT c.id, (NOT c.requeue OR row_number() OVER (
-                       PARTITION BY c.requeue, c.environment_id, c.device_id ORDER BY c.checked_in_at DESC, c.id DESC) > 1) AS dropped
-                FROM candidates c
-            )
+    static final String UNCLAIM = requeueDecision(
+            "j.id = ANY($1::bigint[]) AND j.state = 'sending' AND j.lease_owner = $2 AND j.lease_fence = $3") + """
             UPDATE disassociation_job j
                SET state = CASE WHEN d.dropped THEN 'cancelled' ELSE 'queued' END,
                    finished_at = CASE WHEN d.dropped THEN now() ELSE NULL END,
@@ -124,7 +115,7 @@ public final class JobStore {
                    attempts = j.attempts - 1, lease_owner = NULL, lease_expires_at = NULL, lease_fence = NULL
               FROM decided d WHERE j.id = d.id AND j.state = 'sending' AND j.lease_owner = $2 AND j.lease_fence = $3
             RETURNING j.id, j.state
-            """.replace("NEWER_QUEUED_JOB", NEWER_QUEUED_JOB);
+            """;
 
     static final String EXPIRED_LEASES = """
             SELECT id FROM disassociation_job WHERE state = 'sending' AND lease_expires_at < now()
@@ -135,16 +126,8 @@ public final class JobStore {
      * Expired leases go back to queued (a crash may repeat only the calls that were in flight); fenced ones, ones
      * whose device has a queued job, and all but the newest of one device's jobs end cancelled.
      */
-    static final String RESCUE = """
-            WITH candidates AS (
-              SELECT j.id, j.environment_id, j.device_id, j.checked_in_at, (j.fenced_at IS NULL AND NOT NEWER_QUEUED_JOB) AS requeue
-                FROM disassociation_job j WHERE j.id = ANY($1::bigint[]) AND j.state = 'sending' AND j.lease_expires_at < now()
-            ),
-            decided AS (
-              SELECT c.id, (NOT c.requeue OR row_number() OVER (
-                       PARTITION BY c.requeue, c.environment_id, c.device_id ORDER BY c.checked_in_at DESC, c.id DESC) > 1) AS dropped
-                FROM candidates c
-            )
+    static final String RESCUE = requeueDecision(
+            "j.id = ANY($1::bigint[]) AND j.state = 'sending' AND j.lease_expires_at < now()") + """
             UPDATE disassociation_job j
                SET state = CASE WHEN d.dropped THEN 'cancelled' ELSE 'queued' END,
                    finished_at = CASE WHEN d.dropped THEN now() ELSE NULL END,
@@ -153,7 +136,27 @@ public final class JobStore {
               FROM decided d
              WHERE j.id = d.id AND j.state = 'sending' AND j.lease_expires_at < now()
             RETURNING j.id, j.state
-            """.replace("NEWER_QUEUED_JOB", NEWER_QUEUED_JOB);
+            """;
+
+    /**
+     * The head of a statement that puts {@code sending} jobs (those matching {@code filter}, alias j) back in the
+     * queue: CTE {@code decided(id, dropped)}, dropped = cancel instead of requeue, because the job is fenced by a
+     * check-out, its device has a queued job, or a newer job of the same device is requeued by this statement
+     * (the queue holds one job per device: job_queued_per_device).
+     */
+    private static String requeueDecision(String filter) {
+        return """
+            WITH candidates AS (
+              SELECT j.id, j.environment_id, j.device_id, j.checked_in_at, (j.fenced_at IS NULL AND NOT NEWER_QUEUED_JOB) AS requeue
+                FROM disassociation_job j WHERE FILTER
+            ),
+            decided AS (
+              SELECT c.id, (NOT c.requeue OR row_number() OVER (
+                       PARTITION BY c.requeue, c.environment_id, c.device_id ORDER BY c.checked_in_at DESC, c.id DESC) > 1) AS dropped
+                FROM candidates c
+            )
+            """.replace("NEWER_QUEUED_JOB", NEWER_QUEUED_JOB).replace("FILTER", filter);
+    }
 
     /** A job claimed for sending. {@code attempts} counts this attempt. */
     public record ClaimedJob(long id, String environmentId, String deviceId, int attempts, OffsetDateTime checkedInAt,
