@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
 /** Entry point. Exit codes (contract §2): 0 ok, 2 bad usage or configuration, 1 runtime failure. */
 @Command(name = "rover-logout-gateway", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Rover Logout Gateway: turns locker check-ins into Epic DisassociateMobileDevice calls.",
-        subcommands = {Main.Serve.class, EpicSimCommand.class, Main.DemoCommand.class})
+        subcommands = {Main.Serve.class, EpicSimCommand.class, LoadtestCommand.class, Main.DemoCommand.class})
 public final class Main implements Callable<Integer> {
     public static final int EXIT_OK = 0;
     public static final int EXIT_RUNTIME = 1;

@@ -250,9 +250,10 @@ final class Lane {
         }
         int room = concurrency - inFlight;
         if (!claiming && room > 0) { // (with no room, a call's completion pumps)
-            // no more than can leave within ~200 ms: free call slots, tokens now and what the rate adds meanwhile
+            // no more than can leave within ~50 ms: free call slots, tokens now and what the rate adds meanwhile (a
+            // check-out that arrives after the claim and before the call leaves cannot stop the call)
             int limit = Math.max(1, Math.min(Math.min(config.batchSize(), room),
-                    bucket.available(now) + (int) Math.ceil(currentRate * 0.2)));
+                    bucket.available(now) + (int) Math.ceil(currentRate * 0.05)));
             claiming = true;
             jobs.claim(environmentId, owner, fence, limit, config.leaseDuration()).onComplete(ar -> {
                 claiming = false;

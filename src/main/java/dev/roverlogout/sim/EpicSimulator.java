@@ -55,13 +55,18 @@ public final class EpicSimulator extends VerticleBase {
         initialInstances.forEach(o -> upsert((JsonObject) o));
         Router router = Router.router(vertx);
         router.route().handler(BodyHandler.create(false).setBodyLimit(64 * 1024));
-        router.get("/_sim/stats").handler(ctx -> json(ctx, 200, stats()));
+        // ?devices=false leaves out calls per device (one entry per device: large after a big run)
+        router.get("/_sim/stats").handler(ctx -> json(ctx, 200, stats(!"false".equals(ctx.queryParams().get("devices")))));
         router.get("/_sim/instances").handler(ctx -> json(ctx, 200, stats()));
         router.put("/_sim/instances/:name").handler(this::configure);
         router.patch("/_sim/instances/:name").handler(this::configure);
         router.post("/_sim/reset").handler(ctx -> {
             instances.replaceAll((name, old) -> new SimInstance(name).tap(n -> n.configure(old.settings())));
             json(ctx, 200, stats());
+        });
+        router.get("/_sim/instances/:name/calls").handler(ctx -> {
+            SimInstance i = instances.get(ctx.pathParam("name"));
+            json(ctx, i == null ? 404 : 200, i == null ? new JsonObject().put("error", "no such instance") : i.calls());
         });
         router.post("/_sim/instances/:name/revoke-tokens").handler(ctx -> {
             SimInstance i = instances.get(ctx.pathParam("name"));
@@ -98,8 +103,12 @@ public final class EpicSimulator extends VerticleBase {
     }
 
     private JsonObject stats() {
+        return stats(true);
+    }
+
+    private JsonObject stats(boolean withDevices) {
         JsonObject all = new JsonObject();
-        instances.forEach((name, i) -> all.put(name, i.stats()));
+        instances.forEach((name, i) -> all.put(name, i.stats(withDevices)));
         return new JsonObject().put("instances", all);
     }
 
@@ -211,7 +220,8 @@ public final class EpicSimulator extends VerticleBase {
                     .put("ExceptionMessage", "Epic-Client-ID header missing or not this client"));
             return;
         }
-        long second = System.currentTimeMillis() / 1000;
+        long arrivedAt = System.currentTimeMillis();
+        long second = arrivedAt / 1000;
         if (i.inOutage()) {
             i.injectedErrors.incrementAndGet();
             ctx.response().putHeader("Retry-After", "1");
@@ -258,8 +268,7 @@ public final class EpicSimulator extends VerticleBase {
                 json(ctx, 503, new JsonObject().put("Message", "An error has occurred.").put("ExceptionMessage", "injected"));
                 return;
             }
-            i.callsPerDevice.computeIfAbsent(device, d -> new AtomicLong()).incrementAndGet();
-            i.callsPerSecond.computeIfAbsent(second, s -> new AtomicLong()).incrementAndGet();
+            i.recordCall(device, arrivedAt); // counted at arrival, as Epic's rate limit counts
             json(ctx, 200, new JsonObject().put("Success", true));
         };
         if (delay > 0) {

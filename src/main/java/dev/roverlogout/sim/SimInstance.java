@@ -41,6 +41,11 @@ final class SimInstance {
     final Map<String, Long> usedJti = new ConcurrentHashMap<>();         // jti -> expiry (epoch ms)
     final Map<String, AtomicLong> callsPerDevice = new ConcurrentHashMap<>();
     final Map<Long, AtomicLong> callsPerSecond = new ConcurrentHashMap<>();
+    /** Per device: first and last call (epoch ms), for end-to-end accounting (issue 5). */
+    final Map<String, long[]> callTimes = new ConcurrentHashMap<>();
+    /** Every successful call's arrival (epoch ms), for the busiest sliding one-second window. */
+    private long[] arrivals = new long[1024];
+    private int arrivalCount;
     final AtomicLong tokenRequests = new AtomicLong();
     final AtomicLong tokensIssued = new AtomicLong();
     final Map<String, AtomicLong> tokenFailures = new ConcurrentHashMap<>();
@@ -98,7 +103,48 @@ final class SimInstance {
                 .put("tokenLifetimeSeconds", tokenLifetimeSeconds);
     }
 
+    /** Records a disassociation made for {@code device} at {@code epochMillis}. */
+    void recordCall(String device, long epochMillis) {
+        callsPerDevice.computeIfAbsent(device, d -> new AtomicLong()).incrementAndGet();
+        callsPerSecond.computeIfAbsent(epochMillis / 1000, x -> new AtomicLong()).incrementAndGet();
+        callTimes.compute(device, (d, t) -> t == null ? new long[] {epochMillis, epochMillis}
+                : new long[] {Math.min(t[0], epochMillis), Math.max(t[1], epochMillis)});
+        synchronized (this) {
+            if (arrivalCount == arrivals.length) {
+                arrivals = java.util.Arrays.copyOf(arrivals, arrivals.length * 2);
+            }
+            arrivals[arrivalCount++] = epochMillis;
+        }
+    }
+
+    /** The most calls that arrived within any sliding window of one second (1,000 ms). */
+    synchronized long maxInAnySecond() {
+        long[] t = java.util.Arrays.copyOf(arrivals, arrivalCount);
+        java.util.Arrays.sort(t);
+        int max = 0;
+        for (int lo = 0, hi = 0; hi < t.length; hi++) {
+            while (t[hi] - t[lo] >= 1000) {
+                lo++;
+            }
+            max = Math.max(max, hi - lo + 1);
+        }
+        return max;
+    }
+
+    /** Per device: calls, first and last call time (epoch ms); plus the busiest sliding second. */
+    JsonObject calls() {
+        JsonObject devices = new JsonObject();
+        callTimes.forEach((d, t) -> devices.put(d, new JsonObject().put("calls", callsPerDevice.get(d).get())
+                .put("first", t[0]).put("last", t[1])));
+        return new JsonObject().put("name", name).put("maxInAnySecond", maxInAnySecond()).put("devices", devices);
+    }
+
     JsonObject stats() {
+        return stats(true);
+    }
+
+    /** Counters; {@code withDevices} = also calls per device (large: one entry per device called). */
+    JsonObject stats(boolean withDevices) {
         JsonObject devices = new JsonObject();
         long calls = 0;
         long duplicates = 0;
@@ -119,6 +165,6 @@ final class SimInstance {
                 .put("tokenFailures", failures).put("disassociateCalls", calls).put("devices", callsPerDevice.size())
                 .put("duplicateCalls", duplicates).put("maxCallsPerSecond", maxPerSecond)
                 .put("rateLimited", rateLimited.get()).put("injectedErrors", injectedErrors.get())
-                .put("unauthorized", unauthorized.get()).put("hung", hung.get()).put("callsPerSecond", perSecond).put("callsPerDevice", devices);
+                .put("unauthorized", unauthorized.get()).put("hung", hung.get()).put("callsPerSecond", perSecond).put("callsPerDevice", withDevices ? devices : null);
     }
 }
