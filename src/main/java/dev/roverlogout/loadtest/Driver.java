@@ -288,9 +288,10 @@ public final class Driver {
             now.queueDepth = m[0];
             now.disassociationsDone = m[1];
             long total = s.seconds() > 0 ? Math.round(s.seconds()) : 0;
-            out.printf("[%4ds/%ds] offered %5d/s sent %5d/s ok %5d err %d dropped %d ack p99 %6.1f ms | queue %6d | Epic done %7d%n",
-                    elapsed / 1000, total, last.offered, last.sent, ok, errors, dropped,
-                    last.ack.getValueAtPercentile(99) / 1000.0, m[0], m[1]);
+            out.printf("[%4ds/%ds] offered %5d/s sent %5d/s ok %5d err %d dropped %d ack p99 %6.1f ms | queue %6d | "
+                            + "Epic done %7d | sending ends in %ds%n", elapsed / 1000, total, last.offered, last.sent, ok,
+                    errors, dropped, last.ack.getValueAtPercentile(99) / 1000.0, m[0], m[1],
+                    Math.max(0, total - elapsed / 1000));
         });
     }
 
@@ -329,6 +330,7 @@ public final class Driver {
         long deadline = System.nanoTime() + Math.round(s.drainTimeoutSeconds() * 1e9);
         long lastCalled = -1;
         long stillSince = System.nanoTime();
+        long lastPrinted = 0;
         long called = 0;
         long depth = -1;
         while (System.nanoTime() < deadline) {
@@ -339,8 +341,15 @@ public final class Driver {
             }
             depth = metrics(join(http.getAbs(ep.managementUrl() + "/metrics").send()).bodyAsString())[0];
             if (called != lastCalled) {
+                long now = System.nanoTime();
+                if (lastCalled >= 0 && now - lastPrinted > 2_000_000_000L) {
+                    double rate = (called - lastCalled) / ((now - stillSince) / 1e9);
+                    out.printf("drain: %d of %d devices called, queue %d, %.0f calls/s, ETA %.0f s%n", called, expected,
+                            depth, rate, rate > 0 ? Math.max(0, expected - called) / rate : Double.NaN);
+                    lastPrinted = now;
+                }
                 lastCalled = called;
-                stillSince = System.nanoTime();
+                stillSince = now;
             }
             if (called >= expected && depth == 0) {
                 break;
@@ -376,12 +385,14 @@ public final class Driver {
             long first = Long.MAX_VALUE;
             long last = 0;
             long totalCalls = 0;
-            long lastArrival = 0;
-            long firstArrival = Long.MAX_VALUE;
             Histogram e2e = new Histogram(HIGHEST_MICROS * 10, 3);
+            List<Long> calledDue = new ArrayList<>(); // check-in due times of the devices called
             for (Schedule.Device d : byEnv.getOrDefault(k, List.of())) {
                 JsonObject c = devices.getJsonObject(d.id());
                 long n = c == null ? 0 : c.getLong("calls");
+                if (n > 0) {
+                    calledDue.add(startEpochMillis + d.checkInAtMillis());
+                }
                 totalCalls += n;
                 duplicates += Math.max(0, n - 1);
                 if (c != null) {
@@ -393,8 +404,6 @@ public final class Driver {
                 }
                 accepted++;
                 long checkInDue = startEpochMillis + d.checkInAtMillis();
-                firstArrival = Math.min(firstArrival, checkInDue);
-                lastArrival = Math.max(lastArrival, checkInDue);
                 Long outAck = checkOutAckedAt.get(d.id());
                 if (outAck == null) {
                     due++;
@@ -423,8 +432,7 @@ public final class Driver {
                 }
             }
             double spanSeconds = totalCalls > 0 ? Math.max(0.001, (last - first) / 1000.0) : 0;
-            double arrivalSpan = lastArrival > 0 ? (lastArrival - firstArrival) / 1000.0 : 0;
-            double theoretical = Math.max(arrivalSpan, Math.max(0, totalCalls - burst) / limit);
+            double theoretical = fluidSpan(calledDue, limit, burst);
             perEnv.add(new JsonObject().put("environmentId", envIds[k]).put("weight", schedule.environmentWeights[k])
                     .put("devices", byEnv.getOrDefault(k, List.of()).size()).put("acceptedCheckIns", accepted)
                     .put("dueCalls", due).put("called", devices.size()).put("calls", totalCalls).put("lost", lost)
@@ -433,12 +441,33 @@ public final class Driver {
                     .put("limitPerSecond", limit).put("burst", burst).put("maxInAnySecond", maxSliding)
                     .put("overLimitWindows", (maxSliding > limit + burst ? 1 : 0) + overLimitSeconds)
                     .put("rateLimited429", inst.getLong("rateLimited", 0L))
+                    .put("failed503", inst.getLong("injectedErrors", 0L))
                     .put("callSpanSeconds", spanSeconds).put("meanRate", spanSeconds > 0 ? totalCalls / spanSeconds : 0)
                     .put("theoreticalSeconds", theoretical)
                     .put("drainRatio", theoretical > 0 ? spanSeconds / theoretical : 0)
                     .put("e2eMillis", percentiles(e2e)).put("callsPerSecond", perSecond));
         }
         return Report.build(s, this, drain, perEnv, e2eAll);
+    }
+
+    /**
+     * The shortest time from the first call to the last that a server at exactly {@code rate} per second (with
+     * {@code burst} to start with) needs for these arrivals: the last arrival, or the backlog behind the busiest
+     * stretch, whichever ends later. Measured span ÷ this = the drain ratio.
+     */
+    static double fluidSpan(List<Long> arrivals, double rate, int burst) {
+        if (arrivals.isEmpty()) {
+            return 0;
+        }
+        List<Long> t = new ArrayList<>(arrivals);
+        t.sort(null);
+        long first = t.get(0);
+        double end = 0;
+        int n = t.size();
+        for (int i = 0; i < n; i++) {
+            end = Math.max(end, (t.get(i) - first) / 1000.0 + Math.max(0, n - i - burst) / rate);
+        }
+        return end;
     }
 
     static JsonObject percentiles(Histogram h) {

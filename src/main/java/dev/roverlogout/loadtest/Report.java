@@ -26,7 +26,7 @@ public final class Report {
         double sendSeconds = Math.max(0.001, (ended - start) / 1000.0);
         JsonObject totals = new JsonObject();
         for (String k : new String[] {"acceptedCheckIns", "dueCalls", "called", "calls", "lost", "duplicates",
-                "callsAfterCheckOut", "callsAfterCheckOutAck", "overLimitWindows", "rateLimited429"}) {
+                "callsAfterCheckOut", "callsAfterCheckOutAck", "overLimitWindows", "rateLimited429", "failed503"}) {
             long sum = 0;
             for (Object o : perEnv) {
                 sum += ((JsonObject) o).getLong(k);
@@ -147,6 +147,7 @@ public final class Report {
         row(b, "invalid requests refused / sent", ingest.getLong("invalidRefused") + " / " + ingest.getLong("invalidSent"));
         row(b, "check-ins accepted, due a call, called", epic.getLong("acceptedCheckIns") + ", " + epic.getLong("dueCalls") + ", " + epic.getLong("called"));
         row(b, "lost / duplicates / calls after check-out", epic.getLong("lost") + " / " + epic.getLong("duplicates") + " / " + epic.getLong("callsAfterCheckOut"));
+        row(b, "Epic answers 429 / 503 (push-back, failures, outage)", epic.getLong("rateLimited429") + " / " + epic.getLong("failed503"));
         JsonObject e2e = epic.getJsonObject("e2eMillis");
         row(b, "check-in → Epic call p50 / p99 / max (ms)", e2e.getLong("count", 0L) == 0 ? "–"
                 : fmt(e2e.getDouble("p50")) + " / " + fmt(e2e.getDouble("p99")) + " / " + fmt(e2e.getDouble("p100")));
