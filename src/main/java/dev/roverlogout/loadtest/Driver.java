@@ -53,6 +53,8 @@ public final class Driver {
     private final List<Second> seconds = new ArrayList<>();
     private final Map<String, Long> checkOutAckedAt = new HashMap<>();
     private final Map<String, Boolean> checkInAccepted = new HashMap<>();
+    /** Devices whose check-out got no 202 (error or no answer): it may still have been stored, so no call is due. */
+    private final java.util.Set<String> checkOutUnanswered = new java.util.HashSet<>();
     private long startNanos;
     private long startEpochMillis;
     private long sendingEndedEpochMillis;
@@ -234,6 +236,9 @@ public final class Driver {
                     if (status != 202) {
                         errors++;
                         at.errors++;
+                        if (r.kind() == Schedule.Kind.CHECK_OUT && !isResend) {
+                            r.devices().forEach(d -> checkOutUnanswered.add(d.id()));
+                        }
                         if (errors <= 5) {
                             out.printf("request answered %s%n", ar.succeeded() ? status + " " + ar.result().bodyAsString()
                                     : ar.cause().toString());
@@ -324,9 +329,13 @@ public final class Driver {
         return new long[] {depth, done};
     }
 
-    /** Waits until every device due a call was called and the queue is empty, or nothing moves, or the timeout. */
+    /**
+     * Waits until every device due a call was called and no job of the run is queued or in flight, or nothing
+     * moves, or the timeout.
+     */
     private JsonObject drain() throws Exception {
-        long expected = checkInAccepted.size() - checkOutAckedAt.keySet().stream().filter(checkInAccepted::containsKey).count();
+        long expected = checkInAccepted.keySet().stream()
+                .filter(id -> !checkOutAckedAt.containsKey(id) && !checkOutUnanswered.contains(id)).count();
         long deadline = System.nanoTime() + Math.round(s.drainTimeoutSeconds() * 1e9);
         long lastCalled = -1;
         long stillSince = System.nanoTime();
@@ -339,12 +348,12 @@ public final class Driver {
             for (String id : envIds) {
                 called += stats.getJsonObject(id, new JsonObject()).getLong("devices", 0L);
             }
-            depth = metrics(join(http.getAbs(ep.managementUrl() + "/metrics").send()).bodyAsString())[0];
+            depth = open();
             if (called != lastCalled) {
                 long now = System.nanoTime();
                 if (lastCalled >= 0 && now - lastPrinted > 2_000_000_000L) {
                     double rate = (called - lastCalled) / ((now - stillSince) / 1e9);
-                    out.printf("drain: %d of %d devices called, queue %d, %.0f calls/s, ETA %.0f s%n", called, expected,
+                    out.printf("drain: %d of %d devices called, %d jobs open, %.0f calls/s, ETA %.0f s%n", called, expected,
                             depth, rate, rate > 0 ? Math.max(0, expected - called) / rate : Double.NaN);
                     lastPrinted = now;
                 }
@@ -355,15 +364,28 @@ public final class Driver {
                 break;
             }
             if (depth == 0 && System.nanoTime() - stillSince > 5_000_000_000L) {
-                break; // nothing queued and no new calls for 5 s: what is missing will not come
+                break; // nothing queued or in flight and no new calls for 5 s: what is missing will not come
             }
             Thread.sleep(called >= expected * 0.95 ? 100 : 1000);
         }
         long drainedAt = System.currentTimeMillis();
-        out.printf("drain: %d of %d devices due a call were called, queue %d, %.1f s after the last request%n",
+        out.printf("drain: %d of %d devices due a call were called, %d jobs open, %.1f s after the last request%n",
                 called, expected, depth, (drainedAt - sendingEndedEpochMillis) / 1000.0);
-        return new JsonObject().put("expectedCalls", expected).put("called", called).put("queueDepth", depth)
+        return new JsonObject().put("expectedCalls", expected).put("called", called).put("openJobs", depth)
                 .put("drainedAtEpochMillis", drainedAt).put("timedOut", System.nanoTime() >= deadline);
+    }
+
+    /** Jobs of this run's environments still queued or being sent (GET /admin/queue). */
+    private long open() throws Exception {
+        long n = 0;
+        java.util.Set<String> ours = java.util.Set.of(envIds);
+        for (Object o : getJson(ep.managementUrl() + "/admin/queue", ep.adminToken()).getJsonArray("environments")) {
+            JsonObject e = (JsonObject) o;
+            if (ours.contains(e.getString("environmentId"))) {
+                n += e.getLong("queued") + e.getLong("inFlight");
+            }
+        }
+        return n;
     }
 
     private JsonObject account(JsonObject drain) throws Exception {
@@ -382,6 +404,8 @@ public final class Driver {
             long duplicates = 0;
             long afterCheckOut = 0;
             long afterCheckOutStrict = 0;
+            long ambiguous = 0;
+            long calledWithoutAck = 0;
             long first = Long.MAX_VALUE;
             long last = 0;
             long totalCalls = 0;
@@ -400,12 +424,17 @@ public final class Driver {
                     last = Math.max(last, c.getLong("last"));
                 }
                 if (!checkInAccepted.containsKey(d.id())) {
-                    continue; // never acknowledged: the locker would retry; not the gateway's to call
+                    // never acknowledged (dropped, 4xx/5xx, no answer): the locker would retry; a call is allowed (a
+                    // 503 may say the commit outcome is unknown) but counted
+                    calledWithoutAck += n > 0 ? 1 : 0;
+                    continue;
                 }
                 accepted++;
                 long checkInDue = startEpochMillis + d.checkInAtMillis();
                 Long outAck = checkOutAckedAt.get(d.id());
-                if (outAck == null) {
+                if (outAck == null && checkOutUnanswered.contains(d.id())) {
+                    ambiguous++; // the check-out may or may not be stored: a call and no call are both right
+                } else if (outAck == null) {
                     due++;
                     if (n == 0) {
                         lost++;
@@ -437,7 +466,8 @@ public final class Driver {
                     .put("devices", byEnv.getOrDefault(k, List.of()).size()).put("acceptedCheckIns", accepted)
                     .put("dueCalls", due).put("called", devices.size()).put("calls", totalCalls).put("lost", lost)
                     .put("duplicates", duplicates).put("callsAfterCheckOut", afterCheckOut)
-                    .put("callsAfterCheckOutAck", afterCheckOutStrict)
+                    .put("callsAfterCheckOutAck", afterCheckOutStrict).put("ambiguousCheckOuts", ambiguous)
+                    .put("calledWithoutAck", calledWithoutAck)
                     .put("limitPerSecond", limit).put("burst", burst).put("maxInAnySecond", maxSliding)
                     .put("overLimitWindows", (maxSliding > limit + burst ? 1 : 0) + overLimitSeconds)
                     .put("rateLimited429", inst.getLong("rateLimited", 0L))

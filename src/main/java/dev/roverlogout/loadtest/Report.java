@@ -26,7 +26,8 @@ public final class Report {
         double sendSeconds = Math.max(0.001, (ended - start) / 1000.0);
         JsonObject totals = new JsonObject();
         for (String k : new String[] {"acceptedCheckIns", "dueCalls", "called", "calls", "lost", "duplicates",
-                "callsAfterCheckOut", "callsAfterCheckOutAck", "overLimitWindows", "rateLimited429", "failed503"}) {
+                "callsAfterCheckOut", "callsAfterCheckOutAck", "overLimitWindows", "rateLimited429", "failed503",
+                "ambiguousCheckOuts", "calledWithoutAck"}) {
             long sum = 0;
             for (Object o : perEnv) {
                 sum += ((JsonObject) o).getLong(k);
@@ -87,6 +88,7 @@ public final class Report {
         check(checks, "duplicates", p.duplicates(), epic.getLong("duplicates"));
         check(checks, "callsAfterCheckOut", p.callsAfterCheckOut(), epic.getLong("callsAfterCheckOut"));
         check(checks, "overLimitWindows", p.overLimitWindows(), epic.getLong("overLimitWindows"));
+        check(checks, "rateLimited429", p.rateLimited429(), epic.getLong("rateLimited429"));
         check(checks, "droppedArrivals", p.droppedArrivals(), ingest.getLong("droppedArrivals"));
         check(checks, "errors", p.errors(), ingest.getLong("errors"));
         check(checks, "unexpectedAnswers", 0, ingest.getLong("unexpectedAnswers"));

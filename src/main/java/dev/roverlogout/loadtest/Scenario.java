@@ -64,10 +64,12 @@ public record Scenario(String name, String description, int devices, double seco
      *
      * @param callsAfterCheckOut calls that reached Epic more than {@code raceToleranceMillis} after the check-out
      *                           of their device was acknowledged
+     * @param rateLimited429     429s from the simulator; with its default limit (the environment's limit + burst)
+     *                           any 429 means the gateway called faster than allowed
      */
     public record Pass(long lost, long duplicates, long callsAfterCheckOut, long raceToleranceMillis,
-                       long overLimitWindows, double p99AckMillis, double p999AckMillis, double drainRatio,
-                       long droppedArrivals, long errors, double e2eP99Millis) {
+                       long overLimitWindows, long rateLimited429, double p99AckMillis, double p999AckMillis,
+                       double drainRatio, long droppedArrivals, long errors, double e2eP99Millis) {
     }
 
     private static final Set<String> TOP = Set.of("name", "description", "devices", "seconds", "profile", "environments",
@@ -100,7 +102,7 @@ public record Scenario(String name, String description, int devices, double seco
         unknown(x, Set.of("rateLimitPerSecond", "latencyMillis", "errorRate", "tailRate", "tailLatencyMillis",
                 "outageAtSeconds", "outageSeconds"), "epic.");
         JsonObject c = object(o, "pass");
-        unknown(c, Set.of("lost", "duplicates", "callsAfterCheckOut", "raceToleranceMillis", "overLimitWindows",
+        unknown(c, Set.of("lost", "duplicates", "callsAfterCheckOut", "raceToleranceMillis", "overLimitWindows", "rateLimited429",
                 "p99AckMillis", "p999AckMillis", "drainRatio", "droppedArrivals", "errors", "e2eP99Millis"), "pass.");
         String type = p.getString("type", "constant");
         if (!Set.of("constant", "ramp", "shift-change").contains(type)) {
@@ -122,7 +124,10 @@ public record Scenario(String name, String description, int devices, double seco
                 range(o, "drainTimeoutSeconds", 120, 1, 86_400), (long) range(o, "seed", 1, Long.MIN_VALUE, Long.MAX_VALUE),
                 new Pass((long) range(c, "lost", 0, -1, 1e12), (long) range(c, "duplicates", 0, -1, 1e12),
                         (long) range(c, "callsAfterCheckOut", 0, -1, 1e12), (long) range(c, "raceToleranceMillis", 100, 0, 60_000),
-                        (long) range(c, "overLimitWindows", 0, -1, 1e12), range(c, "p99AckMillis", -1, -1, 1e9),
+                        (long) range(c, "overLimitWindows", 0, -1, 1e12),
+                        (long) range(c, "rateLimited429", x.getValue("rateLimitPerSecond") == null
+                                || ((Number) x.getValue("rateLimitPerSecond")).intValue() == 0 ? 0 : -1, -1, 1e12),
+                        range(c, "p99AckMillis", -1, -1, 1e9),
                         range(c, "p999AckMillis", -1, -1, 1e9), range(c, "drainRatio", -1, -1, 1e9),
                         (long) range(c, "droppedArrivals", -1, -1, 1e12), (long) range(c, "errors", -1, -1, 1e12),
                         range(c, "e2eP99Millis", -1, -1, 1e9)));

@@ -222,6 +222,7 @@ public final class EpicSimulator extends VerticleBase {
         }
         long arrivedAt = System.currentTimeMillis();
         long second = arrivedAt / 1000;
+        i.recordArrival(arrivedAt);
         if (i.inOutage()) {
             i.injectedErrors.incrementAndGet();
             ctx.response().putHeader("Retry-After", "1");
