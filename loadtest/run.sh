@@ -22,8 +22,9 @@ if [ "${SKIP_BUILD:-0}" != 1 ] || [ ! -f target/rover-logout-gateway.jar ]; then
 fi
 JAR="$ROOT/target/rover-logout-gateway.jar"
 mkdir -p "$OUT"
-GW=""; SIM=""
+GW=""; SIM=""; LT=""
 stop() {
+  if [ -n "$LT" ]; then kill "$LT" 2>/dev/null || true; wait "$LT" 2>/dev/null || true; fi
   if [ -n "$GW" ]; then kill "$GW" 2>/dev/null || true; wait "$GW" 2>/dev/null || true; fi   # drains, stops PostgreSQL
   if [ -n "$SIM" ]; then kill "$SIM" 2>/dev/null || true; wait "$SIM" 2>/dev/null || true; fi
   rm -rf "$OUT/data"
@@ -34,18 +35,27 @@ printf 'host: 127.0.0.1\nport: %s\ninstances: []\n' "$SIM_PORT" > "$OUT/epic-sim
 java -jar "$JAR" epic-sim --config "$OUT/epic-sim.yaml" > "$OUT/sim.log" 2>&1 &
 SIM=$!
 (cd "$OUT" && RLG_HTTP_HOST=127.0.0.1 RLG_HTTP_PORT=$PUB_PORT RLG_MANAGEMENT_PORT=$MGMT_PORT \
-  RLG_PUBLICBASEURL=http://127.0.0.1:$PUB_PORT RLG_DISPATCH_ENABLED=true \
+  RLG_PUBLICBASEURL=http://127.0.0.1:$PUB_PORT RLG_LOGGING_FORMAT=plain RLG_DISPATCH_ENABLED=true \
   exec java ${JAVA_OPTS:-} -jar "$JAR" > "$OUT/gateway.log" 2>&1) &
 GW=$!
 for _ in $(seq 1 120); do curl -sf "127.0.0.1:$MGMT_PORT/health/ready" >/dev/null && break; sleep 1; done
 curl -sf "127.0.0.1:$MGMT_PORT/health/ready" >/dev/null || { echo "gateway not ready; see $OUT/gateway.log" >&2; exit 1; }
 for _ in $(seq 1 30); do curl -sf "127.0.0.1:$SIM_PORT/_sim/stats?devices=false" >/dev/null && break; sleep 1; done
-PGPORT=$(grep -o 'Embedded PostgreSQL running on port [0-9]*' "$OUT/gateway.log" | head -1 | awk '{print $NF}')
+PGPORT=$(grep -o 'Embedded PostgreSQL running on port [0-9]*' "$OUT/gateway.log" | head -1 | awk '{print $NF}' || true)
+[ -n "$PGPORT" ] || { echo "cannot find the embedded PostgreSQL's port in $OUT/gateway.log" >&2; exit 1; }
+# first the bare database's own insert rate (10 s), so that the report states the ingest as a ratio of it. The driver
+# runs in the background and the script waits for it: bash runs traps only between commands, and `wait` is one that
+# a signal interrupts, so SIGTERM (a CI timeout, kill) stops everything at once, not after the scenario.
+java -jar "$JAR" loadtest "$SCENARIO" --database "postgresql://postgres@127.0.0.1:$PGPORT/postgres" \
+  --gateway "http://127.0.0.1:$PUB_PORT" --management "http://127.0.0.1:$MGMT_PORT" --sim "http://127.0.0.1:$SIM_PORT" \
+  --tokens "$OUT/data/tokens.properties" --out "$OUT" > "$OUT/loadtest.log" 2>&1 &
+LT=$!
+tail -n +1 -f --pid="$LT" "$OUT/loadtest.log" &
 set +e
-# first the bare database's own insert rate (10 s), so that the report states the ingest as a ratio of it
-java -jar "$JAR" loadtest "$SCENARIO" --database "postgresql://postgres@127.0.0.1:$PGPORT/postgres" --gateway "http://127.0.0.1:$PUB_PORT" --management "http://127.0.0.1:$MGMT_PORT" \
-  --sim "http://127.0.0.1:$SIM_PORT" --tokens "$OUT/data/tokens.properties" --out "$OUT" 2>&1 | tee "$OUT/loadtest.log"
-STATUS=${PIPESTATUS[0]}
+wait "$LT"
+STATUS=$?
 set -e
+LT=""
+sleep 0.2
 echo "results: $OUT"
 exit "$STATUS"

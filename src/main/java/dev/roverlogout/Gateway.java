@@ -70,6 +70,7 @@ public final class Gateway {
     private ReadinessProber prober;
     private EnvironmentCache environmentCache;
     private LaneSupervisor lanes;
+    private long lagTimer = -1;
     private String publicDeployment;
     private String managementDeployment;
     private int publicPort;
@@ -145,6 +146,12 @@ public final class Gateway {
                     .map(id -> {
                         publicDeployment = id;
                         prober.start();
+                        long[] last = {System.nanoTime()};
+                        lagTimer = vertx.setPeriodic(1000, t -> { // event-loop lag, for /metrics
+                            long now = System.nanoTime();
+                            metrics.eventLoopLag(now - last[0] - 1_000_000_000L);
+                            last[0] = now;
+                        });
                         if (config.dispatch().enabled()) {
                             lanes.start();
                         }
@@ -197,6 +204,9 @@ public final class Gateway {
     /** Graceful stop; completes when everything is closed. Never fails. */
     public Future<Void> stop() {
         deployed.set(false);
+        if (lagTimer >= 0) {
+            vertx.cancelTimer(lagTimer);
+        }
         // the servers stop taking connections and wait for their in-flight requests, which the committer writes
         // at once (no group window) and answers; requests that still reach it afterwards get 503
         Future<?> publicStopped = publicDeployment == null ? Future.succeededFuture() : vertx.undeploy(publicDeployment);

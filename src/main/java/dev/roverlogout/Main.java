@@ -62,6 +62,7 @@ public final class Main implements Callable<Integer> {
                 err.flush();
                 return EXIT_USAGE;
             }
+            Logging.apply(cfg.loggingFormat());
             Gateway gateway;
             try {
                 gateway = join(Gateway.start(cfg), TimeUnit.MINUTES.toMillis(5));

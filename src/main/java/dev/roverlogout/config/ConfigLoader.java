@@ -138,7 +138,8 @@ public final class ConfigLoader {
                         positive("dispatch.circuit.resetTimeout"), ratio("dispatch.circuit.failureRatio"),
                         intIn("dispatch.circuit.minCalls", 1, 100_000)),
                 positive("metrics.queueStatsInterval"),
-                positive("shutdown.timeout"));
+                positive("shutdown.timeout"),
+                oneOf("logging.format", "json", "plain"));
     }
 
     private GatewayConfig.Endpoint endpoint(String prefix) {
@@ -234,6 +235,14 @@ public final class ConfigLoader {
             throw new ConfigException(key, n + " is out of range " + min + ".." + max);
         }
         return n;
+    }
+
+    private String oneOf(String key, String... allowed) {
+        String value = values.get(key);
+        if (!java.util.List.of(allowed).contains(value)) {
+            throw new ConfigException(key, "'" + value + "' is not one of " + String.join(", ", allowed));
+        }
+        return value;
     }
 
     /** A number in (0, 1]. */

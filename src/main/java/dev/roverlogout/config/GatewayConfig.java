@@ -23,7 +23,8 @@ public record GatewayConfig(
         Keys keys,
         Dispatch dispatch,
         Duration queueStatsInterval,
-        Duration shutdownTimeout) {
+        Duration shutdownTimeout,
+        String loggingFormat) {
 
     /** Every key with its default, in the order of conf/gateway.yaml. The one place defaults live. */
     public static final Map<String, String> DEFAULTS = defaults();
@@ -66,6 +67,7 @@ public record GatewayConfig(
         d.put("dispatch.circuit.minCalls", "20");
         d.put("metrics.queueStatsInterval", "5s");
         d.put("shutdown.timeout", "20s");
+        d.put("logging.format", "json");
         return java.util.Collections.unmodifiableMap(d);
     }
 

@@ -34,6 +34,19 @@ import io.vertx.core.Vertx;
  */
 final class Lane {
     private static final Logger log = LoggerFactory.getLogger(Lane.class);
+
+    // every log line of a lane carries its environment as a key-value (a field of its own in JSON logs)
+    private org.slf4j.spi.LoggingEventBuilder info() {
+        return log.atInfo().addKeyValue("environment", environmentId);
+    }
+
+    private org.slf4j.spi.LoggingEventBuilder warn() {
+        return log.atWarn().addKeyValue("environment", environmentId);
+    }
+
+    private org.slf4j.spi.LoggingEventBuilder error() {
+        return log.atError().addKeyValue("environment", environmentId);
+    }
     private static final long RECORD_EVERY_MILLIS = 50;
     private static final int RECORD_BATCH = 200;
     /**
@@ -102,7 +115,7 @@ final class Lane {
                     }
                     failures.reset();
                     metrics.circuit(environmentId, 1);
-                    log.warn("Circuit of environment {} opened after repeated failures; pausing calls for {}",
+                    warn().log("Circuit of environment {} opened after repeated failures; pausing calls for {}",
                             environmentId, config.circuitResetTimeout());
                 })
                 .halfOpenHandler(v -> {
@@ -117,7 +130,7 @@ final class Lane {
                         return;
                     }
                     metrics.circuit(environmentId, 0);
-                    log.info("Circuit of environment {} closed", environmentId);
+                    info().log("Circuit of environment {} closed", environmentId);
                 });
         metrics.circuit(environmentId, 0);
     }
@@ -177,7 +190,7 @@ final class Lane {
         List<Long> unsent = claimed.stream().map(h -> h.job().id()).toList();
         claimed.clear();
         Future<?> unclaimed = jobs.unclaim(unsent, owner, fence).onFailure(e ->
-                log.warn("Lane {}: {} unsent jobs wait for their lease to run out: {}", environmentId, unsent.size(), e.getMessage()));
+                warn().log("Lane {}: {} unsent jobs wait for their lease to run out: {}", environmentId, unsent.size(), e.getMessage()));
         metrics.laneStopped(environmentId);
         long giveUpAt = System.nanoTime() + config.leaseDuration().toNanos();
         flushOutcomes();
@@ -188,7 +201,7 @@ final class Lane {
             if (done || System.nanoTime() - giveUpAt > 0) {
                 vertx.cancelTimer(id);
                 if (!done) {
-                    log.warn("Lane {} stopped with {} calls unanswered and {} outcomes unwritten; the lease rescue "
+                    warn().log("Lane {} stopped with {} calls unanswered and {} outcomes unwritten; the lease rescue "
                             + "requeues those jobs", environmentId, inFlight, unrecorded.size());
                 }
                 unclaimed.onComplete(x -> drained.tryComplete());
@@ -258,7 +271,7 @@ final class Lane {
             jobs.claim(environmentId, owner, fence, limit, config.leaseDuration()).onComplete(ar -> {
                 claiming = false;
                 if (ar.failed()) {
-                    log.warn("Lane {} cannot claim jobs: {}", environmentId, ar.cause().getMessage());
+                    warn().log("Lane {} cannot claim jobs: {}", environmentId, ar.cause().getMessage());
                     sleep(1000);
                     return;
                 }
@@ -280,7 +293,7 @@ final class Lane {
         }
         List<Long> ids = claimed.stream().map(h -> h.job().id()).toList();
         claimed.clear();
-        jobs.unclaim(ids, owner, fence).onFailure(x -> log.warn("Lane {}: {} unsent jobs wait for their lease to run "
+        jobs.unclaim(ids, owner, fence).onFailure(x -> warn().log("Lane {}: {} unsent jobs wait for their lease to run "
                 + "out: {}", environmentId, ids.size(), x.getMessage()));
     }
 
@@ -390,17 +403,17 @@ final class Lane {
                     && pg.getSqlState().startsWith("23") && batch.size() > 1) {
                 // a constraint refused the batch: the same batch would be refused for ever, so write the outcomes
                 // one by one (each on its own cannot conflict with another of the batch)
-                log.error("Lane {}: a batch of {} outcomes was refused ({}); writing them one by one", environmentId,
+                error().log("Lane {}: a batch of {} outcomes was refused ({}); writing them one by one", environmentId,
                         batch.size(), pg.getMessage());
-                batch.forEach(o -> jobs.record(List.of(o), owner, fence).onFailure(e -> log.error(
+                batch.forEach(o -> jobs.record(List.of(o), owner, fence).onFailure(e -> error().log(
                         "Lane {}: outcome of job {} not written ({}); the lease rescue requeues it", environmentId,
                         o.jobId(), e.getMessage())));
             } else if (ar.failed()) {
                 // the calls were made; keep the outcomes and write them again (the lease fence keeps this safe)
-                log.warn("Lane {} could not record {} outcomes: {}", environmentId, batch.size(), ar.cause().getMessage());
+                warn().log("Lane {} could not record {} outcomes: {}", environmentId, batch.size(), ar.cause().getMessage());
                 unrecorded.addAll(0, batch);
             } else if (ar.result().size() < batch.size()) {
-                log.warn("Lane {}: {} outcomes rejected (lease lost to another replica)", environmentId,
+                warn().log("Lane {}: {} outcomes rejected (lease lost to another replica)", environmentId,
                         batch.size() - ar.result().size());
             }
         });

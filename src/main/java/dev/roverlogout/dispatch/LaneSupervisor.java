@@ -135,7 +135,7 @@ public final class LaneSupervisor {
             List<String> mine = new ArrayList<>(new TreeSet<>(lanes.keySet()));
             while (mine.size() > fair) {
                 String id = mine.remove(mine.size() - 1);
-                log.info("Replica {} hands environment {} over ({} live replicas, {} lanes each)", replica, id, live, fair);
+                log.atInfo().addKeyValue("environment", id).log("Replica {} hands environment {} over ({} live replicas, {} lanes each)", replica, id, live, fair);
                 giveUp(id);
             }
             // leases in their quiet time (owner NULL) are tried too; ACQUIRE refuses them until it is over
@@ -173,7 +173,7 @@ public final class LaneSupervisor {
         Future<Void> drained = lane == null ? Future.succeededFuture() : lane.stop();
         return drained.compose(x -> leases.release(environmentId, replica, HANDOVER_QUIET))
                 .onComplete(x -> draining.remove(environmentId))
-                .onFailure(e -> log.warn("Could not release the lane lease of {} (it runs out by itself): {}",
+                .onFailure(e -> log.atWarn().addKeyValue("environment", environmentId).log("Could not release the lane lease of {} (it runs out by itself): {}",
                         environmentId, e.getMessage()))
                 .recover(e -> Future.succeededFuture());
     }
@@ -195,7 +195,7 @@ public final class LaneSupervisor {
             }
             if (fence.isEmpty()) {
                 if (lane != null) {
-                    log.warn("Lost the lane lease of {}; stopping its lane", environmentId);
+                    log.atWarn().addKeyValue("environment", environmentId).log("Lost the lane lease of {}; stopping its lane", environmentId);
                     lanes.remove(environmentId).stop();
                 }
                 metrics.laneOwned(environmentId, false);
@@ -210,7 +210,7 @@ public final class LaneSupervisor {
                 lanes.put(environmentId, lane);
                 lane.leaseValidUntil = validUntil(started);
                 lane.start();
-                log.info("Replica {} dispatches environment {} (fence {})", replica, environmentId, fence.get());
+                log.atInfo().addKeyValue("environment", environmentId).log("Replica {} dispatches environment {} (fence {})", replica, environmentId, fence.get());
             } else {
                 lane.leaseValidUntil = validUntil(started);
                 lane.wake();
@@ -218,7 +218,7 @@ public final class LaneSupervisor {
             metrics.laneOwned(environmentId, true);
             return null;
         }).<Void>mapEmpty().recover(e -> {
-            log.warn("Cannot renew the lane lease of {}: {}", environmentId, e.getMessage());
+            log.atWarn().addKeyValue("environment", environmentId).log("Cannot renew the lane lease of {}: {}", environmentId, e.getMessage());
             return Future.succeededFuture();
         });
     }

@@ -70,7 +70,7 @@ public final class ReadinessProber {
         return tokens.token(env)
                 .compose(token -> environments.changeStatus(env.id(), EnumSet.of(Environment.Status.PENDING),
                         Environment.Status.READY, ACTOR, "Epic accepted the signing key (token request succeeded)"))
-                .onSuccess(changed -> log.info("Environment {} is READY: Epic accepted its key", env.id()))
+                .onSuccess(changed -> log.atInfo().addKeyValue("environment", env.id()).log("Environment {} is READY: Epic accepted its key", env.id()))
                 .<Void>mapEmpty()
                 .recover(e -> {
                     log.debug("Environment {} still PENDING: {}", env.id(), e.getMessage());

@@ -38,7 +38,8 @@ public final class Problems {
         if (failure == null || status != 500 && status > 0) {
             return forStatus(status > 0 ? status : 500, ctx);
         }
-        log.error("Unhandled failure on {} {}", ctx.request().method(), ctx.request().path(), failure);
+        log.atError().addKeyValue("requestId", ctx.response().headers().get("X-Request-ID")).setCause(failure)
+                .log("Unhandled failure on {} {}", ctx.request().method(), ctx.request().path());
         return new Problem(500, "internal", "Internal error", "the gateway failed to handle this request; see its log");
     }
 

@@ -1,5 +1,6 @@
 package dev.roverlogout.metrics;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -30,9 +31,23 @@ public final class GatewayMetrics {
     private final Map<String, AtomicLong> gauges = new ConcurrentHashMap<>();
     private final Counter commits;
     private final DistributionSummary groupEvents;
+    private final AtomicLong databaseUp = new AtomicLong(1);
+    private final AtomicLong eventLoopLagNanos = new AtomicLong();
 
     public GatewayMetrics() {
         this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        // ack latency percentiles for the dashboard and SLOs: Vert.x's server timer gets histogram buckets
+        registry.config().meterFilter(new io.micrometer.core.instrument.config.MeterFilter() {
+            @Override
+            public io.micrometer.core.instrument.distribution.DistributionStatisticConfig configure(
+                    Meter.Id id, io.micrometer.core.instrument.distribution.DistributionStatisticConfig config) {
+                if (id.getName().equals("vertx.http.server.response.time")) {
+                    return io.micrometer.core.instrument.distribution.DistributionStatisticConfig.builder()
+                            .percentilesHistogram(true).build().merge(config);
+                }
+                return config;
+            }
+        });
         this.commits = Counter.builder("rlg.ingest.commits")
                 .description("Ingest transactions committed (one per group of concurrent requests)").register(registry);
         this.groupEvents = DistributionSummary.builder("rlg.ingest.group.events")
@@ -40,8 +55,23 @@ public final class GatewayMetrics {
         new JvmMemoryMetrics().bindTo(registry);
         new JvmGcMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
+        // promtool's lint rejects two of Micrometer's processor meters: an abbreviated unit (process_cpu_time_ns_total;
+        // process_cpu_usage stays) and a gauge ending in _count (system_cpu_count, renamed system_cpu_cores)
+        registry.config().meterFilter(io.micrometer.core.instrument.config.MeterFilter.denyNameStartsWith("process.cpu.time"));
+        registry.config().meterFilter(new io.micrometer.core.instrument.config.MeterFilter() {
+            @Override
+            public Meter.Id map(Meter.Id id) {
+                return id.getName().equals("system.cpu.count") ? id.withName("system.cpu.cores") : id;
+            }
+        });
         new ProcessorMetrics().bindTo(registry);
         new UptimeMetrics().bindTo(registry);
+        // the worst lag since the previous scrape (a stall between two scrapes must not be missed)
+        Gauge.builder("rlg.event.loop.lag.seconds", eventLoopLagNanos, n -> n.getAndSet(0) / 1e9)
+                .description("How late a 1 s event-loop timer fired at worst since the previous scrape (blocking or CPU starvation)")
+                .register(registry);
+        Gauge.builder("rlg.database.up", databaseUp, AtomicLong::get)
+                .description("1 when the gateway's last periodic database read succeeded, 0 when it failed").register(registry);
     }
 
     public MeterRegistry registry() {
@@ -162,11 +192,26 @@ public final class GatewayMetrics {
         groupEvents.record(events);
     }
 
-    /** Sets {@code rlg_queue_depth} and {@code rlg_queue_oldest_age_seconds} for one environment. */
-    public void queue(String environment, long depth, double oldestAgeSeconds) {
+    /**
+     * Sets {@code rlg_queue_depth}, {@code rlg_queue_oldest_age_seconds} and {@code rlg_environment_status} (1 for
+     * the environment's status, 0 for the others; for alerts such as "stuck in PENDING" or "READY without a lane
+     * owner") for one environment.
+     */
+    public void queue(String environment, String status, long depth, double oldestAgeSeconds) {
         QueueGauges g = queues.computeIfAbsent(environment, this::registerQueueGauges);
         g.depth.set(depth);
         g.oldestAgeMillis.set(Math.round(oldestAgeSeconds * 1000));
+        g.status.set(status);
+    }
+
+    /** {@code rlg_event_loop_lag_seconds}: records how late a 1 s event-loop timer fired (the worst is kept until scraped). */
+    public void eventLoopLag(long nanos) {
+        eventLoopLagNanos.accumulateAndGet(Math.max(0, nanos), Math::max);
+    }
+
+    /** {@code rlg_database_up}: 1 when the last periodic database read succeeded, 0 when it failed. */
+    public void databaseUp(boolean up) {
+        databaseUp.set(up ? 1 : 0);
     }
 
     /** Drops the per-environment queue gauges of environments that no longer exist. */
@@ -175,6 +220,7 @@ public final class GatewayMetrics {
             QueueGauges g = queues.remove(e);
             registry.remove(g.depthGauge);
             registry.remove(g.ageGauge);
+            g.statusGauges.forEach(registry::remove);
         });
     }
 
@@ -187,9 +233,18 @@ public final class GatewayMetrics {
         Meter ageGauge = Gauge.builder("rlg.queue.oldest.age.seconds", age, a -> a.get() / 1000.0)
                 .description("Age of the oldest queued disassociation job")
                 .tags("environment", environment).register(registry);
-        return new QueueGauges(depth, age, depthGauge, ageGauge);
+        java.util.concurrent.atomic.AtomicReference<String> status = new java.util.concurrent.atomic.AtomicReference<>("");
+        List<Meter> statusGauges = new java.util.ArrayList<>();
+        for (String s : new String[] {"PENDING", "READY", "PAUSED", "DISABLED"}) {
+            statusGauges.add(Gauge.builder("rlg.environment.status", status, r -> s.equals(r.get()) ? 1 : 0)
+                    .description("1 for the environment's status (PENDING, READY, PAUSED, DISABLED), 0 for the others")
+                    .tags("environment", environment, "status", s).register(registry));
+        }
+        return new QueueGauges(depth, age, status, depthGauge, ageGauge, statusGauges);
     }
 
-    private record QueueGauges(AtomicLong depth, AtomicLong oldestAgeMillis, Meter depthGauge, Meter ageGauge) {
+    private record QueueGauges(AtomicLong depth, AtomicLong oldestAgeMillis,
+                               java.util.concurrent.atomic.AtomicReference<String> status, Meter depthGauge,
+                               Meter ageGauge, List<Meter> statusGauges) {
     }
 }

@@ -15,15 +15,17 @@ import io.vertx.sqlclient.Pool;
 
 /**
  * Queue depth and oldest age per environment, read from PostgreSQL every {@code metrics.queueStatsInterval}
- * (served by the partial index job_claim) and published as rlg_queue_depth / rlg_queue_oldest_age_seconds.
+ * (served by the partial index job_claim) and published as rlg_queue_depth / rlg_queue_oldest_age_seconds, with
+ * each environment's status (rlg_environment_status) and whether the read worked (rlg_database_up).
  * Also the backlog estimate that ingest compares with {@code ingest.maxBacklog}: the last count plus the jobs
  * queued on this replica since.
  */
 public final class QueueStats {
     static final String DEPTH = """
-            SELECT e.id, count(j.id), GREATEST(0, COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(j.received_at)), 0))
+            SELECT e.id, count(j.id), GREATEST(0, COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(j.received_at)), 0)),
+                   e.status
               FROM environment e LEFT JOIN disassociation_job j ON j.environment_id = e.id AND j.state = 'queued'
-             GROUP BY e.id
+             GROUP BY e.id, e.status
             """;
     private static final Logger log = LoggerFactory.getLogger(QueueStats.class);
 
@@ -61,13 +63,17 @@ public final class QueueStats {
                 long depth = row.getLong(1);
                 total += depth;
                 environments.add(row.getString(0));
-                metrics.queue(row.getString(0), depth, row.getNumeric(2).doubleValue());
+                metrics.queue(row.getString(0), row.getString(3), depth, row.getNumeric(2).doubleValue());
             }
             metrics.retainQueues(environments);
             lastCount.set(total);
             queuedSince.addAndGet(-before);
+            metrics.databaseUp(true);
             return (Void) null;
-        }).onFailure(e -> log.debug("Queue stats unavailable: {}", e.toString()));
+        }).onFailure(e -> {
+            metrics.databaseUp(false);
+            log.debug("Queue stats unavailable: {}", e.toString());
+        });
     }
 
     public void noteQueued(int jobs) {

@@ -23,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import dev.roverlogout.Gateway;
 import dev.roverlogout.http.BearerAuth;
+import dev.roverlogout.testing.Await;
 import dev.roverlogout.testing.Fixtures;
 import dev.roverlogout.testing.Http;
 import dev.roverlogout.testing.TestGateway;
@@ -180,7 +181,7 @@ class LifecycleTest {
         String url = db.url();
         Set<String> acknowledged = ConcurrentHashMap.newKeySet();
         try (TestGateway gw = TestGateway.start(url, Map.of("RLG_DATABASE_CONNECTTIMEOUT", "1s",
-                "RLG_INGEST_RETRYAFTER", "3s")); Http http = new Http()) {
+                "RLG_INGEST_RETRYAFTER", "3s", "RLG_METRICS_QUEUESTATSINTERVAL", "500ms")); Http http = new Http()) {
             Fixtures.environment(http, gw, "outage", "READY");
             AtomicInteger n = new AtomicInteger();
             Runnable send = () -> {
@@ -209,6 +210,8 @@ class LifecycleTest {
             }
             assertThat(during).containsOnly(503);
             assertThat(http.get(gw.managementPort(), "/health/ready", null).statusCode()).isEqualTo(503);
+            // SREs see it on /metrics too (the "database unreachable" alert)
+            Await.until(() -> http.get(gw.managementPort(), "/metrics", null).bodyAsString().contains("rlg_database_up 0.0"), 10);
 
             db = EmbeddedDatabase.start(pgDir, port);
             long deadline = System.nanoTime() + 30_000_000_000L;
@@ -218,6 +221,7 @@ class LifecycleTest {
             }
             assertThat(acknowledged.size()).isEqualTo(before + 20);
             assertThat(http.get(gw.managementPort(), "/health/ready", null).statusCode()).isEqualTo(200);
+            Await.until(() -> http.get(gw.managementPort(), "/metrics", null).bodyAsString().contains("rlg_database_up 1.0"), 10);
             List<Object> stored = column(url, "SELECT event_id FROM device_event WHERE event_id LIKE 'out-%'");
             assertThat(stored).containsAll(acknowledged);
             assertThat(column(url, "SELECT count(*) FROM device_event WHERE event_id LIKE 'down-%'")).containsExactly(0L);
