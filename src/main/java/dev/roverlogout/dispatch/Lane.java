@@ -286,6 +286,24 @@ final class Lane {
         }
     }
 
+    /**
+     * A check-out fenced job {@code jobId} after this lane claimed it. If its call has not left yet, it never will:
+     * the job is given back, which cancels it (it is fenced). A call already under way cannot be taken back.
+     */
+    void fenced(long jobId) {
+        Held held = null;
+        for (Held h : claimed) {
+            if (h.job().id() == jobId) {
+                held = h;
+                break;
+            }
+        }
+        if (held != null && claimed.remove(held)) {
+            jobs.unclaim(List.of(jobId), owner, fence).onFailure(x -> warn().log("Lane {}: fenced job {} not given back "
+                    + "({}); its lease runs out and the rescue cancels it", environmentId, jobId, x.getMessage()));
+        }
+    }
+
     /** Puts the claimed, unsent jobs back in the queue (fenced ones end cancelled). */
     private void giveBack() {
         if (claimed.isEmpty()) {

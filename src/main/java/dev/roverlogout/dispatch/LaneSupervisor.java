@@ -82,6 +82,14 @@ public final class LaneSupervisor {
                 lane.wake();
             }
         }));
+        // a check-out fenced a job this replica may hold unsent: the lane drops it rather than send it
+        environments.listen(dev.roverlogout.store.EventStore.JOBS_FENCED_CHANNEL, payload -> context.runOnContext(x -> {
+            int colon = payload.lastIndexOf(':');
+            Lane lane = colon < 0 ? null : lanes.get(payload.substring(0, colon));
+            if (lane != null) {
+                lane.fenced(Long.parseLong(payload.substring(colon + 1)));
+            }
+        }));
         // a status or rate change is acted on at once (a lane starts on READY, stops on PAUSE), not at the next tick
         environments.onChange(id -> context.runOnContext(x -> tick()));
         context.runOnContext(v -> {

@@ -113,6 +113,12 @@ public final class EventStore {
     /** Wakes the lanes of environments that got new jobs (delivered on commit, one per environment). */
     public static final String JOBS_QUEUED_CHANNEL = "rlg_jobs_queued";
     static final String NOTIFY_QUEUED = "SELECT pg_notify('" + JOBS_QUEUED_CHANNEL + "', e) FROM unnest($1::text[]) e";
+    /**
+     * Tells the lane of a job that a check-out fenced it while it was claimed (payload {@code environment:jobId}):
+     * if the call has not left yet, the lane drops it instead of logging out the next user.
+     */
+    public static final String JOBS_FENCED_CHANNEL = "rlg_jobs_fenced";
+    static final String NOTIFY_FENCED = "SELECT pg_notify('" + JOBS_FENCED_CHANNEL + "', p) FROM unnest($1::text[]) p";
 
     static final String INSERT_EVENTS = """
             INSERT INTO device_event (environment_id, event_id, type, device_id, occurred_at, user_id, locker_id,
@@ -182,14 +188,20 @@ public final class EventStore {
 
     private static Future<Void> notifyQueued(SqlConnection conn, List<CheckInEvent> events, Map<String, Stored> stored) {
         Set<String> woken = new TreeSet<>();
+        Set<String> fenced = new TreeSet<>();
         for (CheckInEvent e : events) {
             Stored s = stored.get(key(e.environmentId(), e.eventId()));
             if (s != null && "queued".equals(s.outcome())) {
                 woken.add(e.environmentId());
             }
+            if (s != null && s.raced() && s.jobId() != null) {
+                fenced.add(e.environmentId() + ":" + s.jobId());
+            }
         }
-        return woken.isEmpty() ? Future.succeededFuture()
+        Future<Void> queued = woken.isEmpty() ? Future.succeededFuture()
                 : conn.preparedQuery(NOTIFY_QUEUED).execute(Tuple.of(woken.toArray(String[]::new))).mapEmpty();
+        return fenced.isEmpty() ? queued : queued.compose(x -> conn.preparedQuery(NOTIFY_FENCED)
+                .execute(Tuple.of(fenced.toArray(String[]::new))).mapEmpty());
     }
 
     public static String key(String environmentId, String eventId) {

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 import dev.roverlogout.testing.Await;
+import dev.roverlogout.testing.Fixtures;
 import dev.roverlogout.testing.Http;
 import dev.roverlogout.testing.SimulatedEpic;
 import dev.roverlogout.testing.TestGateway;
@@ -37,8 +38,12 @@ class DispatchTest {
                 .add(SimulatedEpic.instance(gw, "RATE", "client-d-rate", "d-rate"))
                 .add(SimulatedEpic.instance(gw, "FENCE", "client-d-fence", "d-fence"))
                 .add(SimulatedEpic.instance(gw, "PUSH", "client-d-push", "d-push").put("rateLimitPerSecond", 20))
-                .add(SimulatedEpic.instance(gw, "PAUSE", "client-d-pause", "d-pause")));
+                .add(SimulatedEpic.instance(gw, "PAUSE", "client-d-pause", "d-pause"))
+                .add(SimulatedEpic.instance(gw, "HELD", "client-d-held", "d-held")));
         create("d-pause", "PAUSE");
+        assertThat(http.post(gw.managementPort(), "/admin/environments", TestGateway.ADMIN, environment("d-held")
+                .put("interconnectUrl", sim.url()).put("instance", "HELD").put("allowInsecure", true)
+                .put("rateLimitPerSecond", 2).put("burst", 1).put("maxConcurrency", 8)).statusCode()).isEqualTo(201);
         create("d-rate", "RATE");
         create("d-fence", "FENCE");
         create("d-push", "PUSH");
@@ -149,5 +154,24 @@ class DispatchTest {
         http.post(gw.managementPort(), "/admin/environments/d-pause/resume", TestGateway.ADMIN, null);
         Await.until(() -> sim.stats("PAUSE").getLong("devices") == 300, 30);
         assertThat(sim.stats("PAUSE").getLong("duplicateCalls")).isZero();
+    }
+
+    @Test
+    @DisplayName("a check-out of a device whose job is claimed but still waiting for a token cancels it: Epic is never called")
+    void checkOutOfHeldJob() throws Exception {
+        // 2 calls/s, burst 1: of two jobs claimed together the second waits ~500 ms for its token
+        http.post(gw.managementPort(), "/admin/environments/d-held/activate", TestGateway.ADMIN, null);
+        assertThat(http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST, Fixtures.batch(
+                checkIn("h-1", "d-held", "dev-first", "2026-11-29T07:00:00Z"),
+                checkIn("h-2", "d-held", "dev-held", "2026-11-29T07:00:00Z"))).statusCode()).isEqualTo(202);
+        Await.until(() -> sim.stats("HELD").getJsonObject("callsPerDevice").containsKey("dev-first"), 10);
+        JsonObject out = http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST,
+                checkOut("h-3", "d-held", "dev-held", "2026-11-29T07:01:00Z")).bodyAsJsonObject();
+        String outcome = out.getJsonArray("results").getJsonObject(0).getString("outcome");
+        Thread.sleep(1_500); // well past the token the held job waited for
+        assertThat(sim.stats("HELD").getJsonObject("callsPerDevice").containsKey("dev-held"))
+                .as("check-out answered " + outcome).isFalse();
+        assertThat(column(gw.databaseUrl(), "SELECT state FROM disassociation_job WHERE environment_id = 'd-held' "
+                + "AND device_id = 'dev-held'")).containsExactly("cancelled");
     }
 }
