@@ -10,7 +10,7 @@ final class Svg {
     private static final int H = 260;
     private static final int L = 60;
     private static final int R = 20;
-    private static final int T = 16;
+    private static final int T = 30;
     private static final int B = 36;
 
     private Svg() {
@@ -62,7 +62,7 @@ final class Svg {
         }
         b.append("<text x=\"").append(W / 2).append("\" y=\"").append(H - 4).append("\" font-size=\"11\" text-anchor=\"middle\">")
                 .append(Report.esc(xLabel)).append("</text>");
-        b.append("<text x=\"12\" y=\"").append(T + 8).append("\" font-size=\"11\">").append(Report.esc(yLabel)).append("</text>");
+        b.append("<text x=\"4\" y=\"").append(T - 12).append("\" font-size=\"11\">").append(Report.esc(yLabel)).append("</text>");
         if (limit != null) {
             double y = py(limit, y1);
             b.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#b00020\" "
@@ -77,7 +77,7 @@ final class Svg {
             String colour = COLOURS[s % COLOURS.length];
             b.append("<polyline fill=\"none\" stroke-width=\"1.6\" stroke=\"").append(colour).append("\" points=\"")
                     .append(pts.toString().trim()).append("\"/>");
-            b.append("<text x=\"").append(L + 10 + s * 200).append("\" y=\"").append(T + 10).append("\" font-size=\"12\" fill=\"")
+            b.append("<text x=\"").append(L + 10 + s * 200).append("\" y=\"").append(T - 12).append("\" font-size=\"12\" fill=\"")
                     .append(colour).append("\">■ ").append(Report.esc(names.get(s))).append("</text>");
         }
         return b.append("</svg>").toString();
