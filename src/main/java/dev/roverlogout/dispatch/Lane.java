@@ -34,6 +34,8 @@ import io.vertx.core.Vertx;
  */
 final class Lane {
     private static final Logger log = LoggerFactory.getLogger(Lane.class);
+    private static final long RECORD_EVERY_MILLIS = 50;
+    private static final int RECORD_BATCH = 200;
 
     // every log line of a lane carries its environment as a key-value (a field of its own in JSON logs)
     private org.slf4j.spi.LoggingEventBuilder info() {
@@ -46,16 +48,6 @@ final class Lane {
 
     private org.slf4j.spi.LoggingEventBuilder error() {
         return log.atError().addKeyValue("environment", environmentId);
-    }
-    private static final long RECORD_EVERY_MILLIS = 50;
-    private static final int RECORD_BATCH = 200;
-    /**
-     * Headroom against delivery jitter: calls leave within rate + burst per sliding second, but a call sent at the
-     * end of one second may arrive in the next, so Epic could count a few more in its own second. The lane keeps
-     * 50 ms worth of the rate out of the burst (at least one call): never faster than Epic allows, as Epic counts.
-     */
-    static int effectiveBurst(int burst, double rate) {
-        return Math.max(1, burst - (int) Math.ceil(rate * 0.05));
     }
 
     private final Vertx vertx;
@@ -74,11 +66,7 @@ final class Lane {
     private final CircuitBreaker breaker;
     private final FailureDetector failures;
     private final io.vertx.core.Promise<Void> drained = io.vertx.core.Promise.promise();
-    private TokenBucket bucket;
-    /** AIMD: the rate in force, at most the configured one; halved on push-back, raised 10 % of it per second. */
-    private double currentRate;
-    private long lastIncreaseNanos;
-    private long holdUntilNanos;
+    private final AdaptiveRate rate;
     private int inFlight;
     private boolean claiming;
     private boolean recording;
@@ -100,7 +88,7 @@ final class Lane {
         this.retries = retries;
         this.metrics = metrics;
         this.config = config;
-        this.holdUntilNanos = System.nanoTime();
+        this.rate = new AdaptiveRate(System.nanoTime());
         // opens when the FailureDetector says so (consecutive failures or a failure ratio; the breaker's own count
         // of failures in a window is switched off); while open the lane claims and sends nothing; after
         // resetTimeout one probe call decides (half-open). 429s are push-back, not failures (AIMD).
@@ -154,8 +142,8 @@ final class Lane {
 
     /** The rate in force now (AIMD), for the lease report; the configured one before the first call. */
     double currentRate() {
-        return bucket == null ? environments.get(environmentId).map(e -> e.environment().rateLimitPerSecond()).orElse(0.0)
-                : currentRate;
+        return !rate.started() ? environments.get(environmentId).map(e -> e.environment().rateLimitPerSecond()).orElse(0.0)
+                : rate.current();
     }
 
     /** closed, open or half_open (as stored in lane_lease.circuit). */
@@ -233,10 +221,11 @@ final class Lane {
             return;
         }
         Environment e = env.get();
-        adjustRate(e, now);
-        if (now - holdUntilNanos < 0) {
+        metrics.rateLimit(environmentId, rate.adjust(e.rateLimitPerSecond(), e.burst(), now));
+        TokenBucket bucket = rate.bucket();
+        if (rate.holdNanos(now) > 0) {
             giveBack();
-            sleep(Math.max(1, (holdUntilNanos - now) / 1_000_000)); // honouring Epic's Retry-After
+            sleep(Math.max(1, rate.holdNanos(now) / 1_000_000)); // honouring Epic's Retry-After
             return;
         }
         CircuitBreakerState circuit = breaker.state();
@@ -266,7 +255,7 @@ final class Lane {
             // no more than can leave within ~50 ms: free call slots, tokens now and what the rate adds meanwhile (a
             // check-out that arrives after the claim and before the call leaves cannot stop the call)
             int limit = Math.max(1, Math.min(Math.min(config.batchSize(), room),
-                    bucket.available(now) + (int) Math.ceil(currentRate * 0.05)));
+                    bucket.available(now) + (int) Math.ceil(rate.current() * 0.05)));
             claiming = true;
             jobs.claim(environmentId, owner, fence, limit, config.leaseDuration()).onComplete(ar -> {
                 claiming = false;
@@ -344,7 +333,7 @@ final class Lane {
                 breaker.open();
             }
             if (o.status() == 429 || o.status() == 503 && o.retryAfter().isPresent()) {
-                pushBack(o.retryAfter().orElse(Duration.ofSeconds(1)));
+                metrics.rateLimit(environmentId, rate.pushBack(o.retryAfter().orElse(Duration.ofSeconds(1)), System.nanoTime()));
             }
             if (o.kind() == EpicOutcome.Kind.DONE || o.kind() == EpicOutcome.Kind.NOT_ASSOCIATED) {
                 // the SLO: from the check-in's receipt to Epic's final answer (retries included)
@@ -352,39 +341,6 @@ final class Lane {
             }
             pump();
         });
-    }
-
-    /** Additive increase towards the configured ceiling; a PATCHed ceiling applies at once. */
-    private void adjustRate(Environment e, long now) {
-        double ceiling = e.rateLimitPerSecond();
-        if (bucket == null) {
-            currentRate = ceiling;
-            lastIncreaseNanos = now;
-            bucket = new TokenBucket(currentRate, effectiveBurst(e.burst(), ceiling), now);
-        }
-        double target = Math.min(currentRate, ceiling);
-        if (target < ceiling && now - lastIncreaseNanos >= 1_000_000_000L) {
-            target = Math.min(ceiling, target + Math.max(0.5, ceiling * 0.1));
-            lastIncreaseNanos = now;
-        }
-        if (target != bucket.rate() || effectiveBurst(e.burst(), ceiling) != bucket.burst()) {
-            bucket.reconfigure(target, effectiveBurst(e.burst(), ceiling), now);
-        }
-        currentRate = target;
-        metrics.rateLimit(environmentId, currentRate);
-    }
-
-    /** Multiplicative decrease on 429 (or 503 with Retry-After), and nothing sent before Retry-After. */
-    private void pushBack(Duration retryAfter) {
-        long now = System.nanoTime();
-        currentRate = Math.max(0.5, currentRate / 2);
-        lastIncreaseNanos = now;
-        holdUntilNanos = Math.max(holdUntilNanos, now + retryAfter.toNanos());
-        if (bucket != null) {
-            bucket.reconfigure(currentRate, bucket.burst(), now);
-            bucket.drain(now);
-        }
-        metrics.rateLimit(environmentId, currentRate);
     }
 
     private JobStore.Outcome toRecord(JobStore.ClaimedJob job, EpicOutcome o, JobStore.Call call) {
