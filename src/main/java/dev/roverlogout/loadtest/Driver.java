@@ -52,7 +52,7 @@ public final class Driver {
     private final Histogram ack = new Histogram(HIGHEST_MICROS, 3);
     private final List<Second> seconds = new ArrayList<>();
     private final Map<String, Long> checkOutAckedAt = new HashMap<>();
-    private final Map<String, Boolean> checkInAccepted = new HashMap<>();
+    private final java.util.Set<String> checkInAccepted = new java.util.HashSet<>();
     /** Devices whose check-out got no 202 (error or no answer): it may still have been stored, so no call is due. */
     private final java.util.Set<String> checkOutUnanswered = new java.util.HashSet<>();
     private long startNanos;
@@ -260,7 +260,7 @@ public final class Driver {
                     long ackEpoch = System.currentTimeMillis();
                     for (Schedule.Device d : r.devices()) {
                         if (r.kind() == Schedule.Kind.CHECK_IN) {
-                            checkInAccepted.put(d.id(), true);
+                            checkInAccepted.add(d.id());
                         } else {
                             checkOutAckedAt.put(d.id(), ackEpoch);
                         }
@@ -334,7 +334,7 @@ public final class Driver {
      * moves, or the timeout.
      */
     private JsonObject drain() throws Exception {
-        long expected = checkInAccepted.keySet().stream()
+        long expected = checkInAccepted.stream()
                 .filter(id -> !checkOutAckedAt.containsKey(id) && !checkOutUnanswered.contains(id)).count();
         long deadline = System.nanoTime() + Math.round(s.drainTimeoutSeconds() * 1e9);
         long lastCalled = -1;
@@ -392,124 +392,14 @@ public final class Driver {
         JsonObject stats = getJson(ep.simUrl() + "/_sim/stats?devices=false", null).getJsonObject("instances");
         Map<Integer, List<Schedule.Device>> byEnv = new HashMap<>();
         schedule.devices.forEach(d -> byEnv.computeIfAbsent(d.environment(), k -> new ArrayList<>()).add(d));
+        Accounting accounting = new Accounting(s, startEpochMillis, checkInAccepted, checkOutAckedAt, checkOutUnanswered);
         JsonArray perEnv = new JsonArray();
-        Histogram e2eAll = new Histogram(HIGHEST_MICROS * 10, 3);
         for (int k = 0; k < envIds.length; k++) {
             JsonObject calls = getJson(ep.simUrl() + "/_sim/instances/" + envIds[k] + "/calls", null);
-            JsonObject devices = calls.getJsonObject("devices", new JsonObject());
-            JsonObject inst = stats.getJsonObject(envIds[k], new JsonObject());
-            long accepted = 0;
-            long due = 0;
-            long lost = 0;
-            long duplicates = 0;
-            long afterCheckOut = 0;
-            long afterCheckOutStrict = 0;
-            long ambiguous = 0;
-            long calledWithoutAck = 0;
-            long first = Long.MAX_VALUE;
-            long last = 0;
-            long totalCalls = 0;
-            Histogram e2e = new Histogram(HIGHEST_MICROS * 10, 3);
-            List<Long> calledDue = new ArrayList<>(); // check-in due times of the devices called
-            for (Schedule.Device d : byEnv.getOrDefault(k, List.of())) {
-                JsonObject c = devices.getJsonObject(d.id());
-                long n = c == null ? 0 : c.getLong("calls");
-                if (n > 0) {
-                    calledDue.add(startEpochMillis + d.checkInAtMillis());
-                }
-                totalCalls += n;
-                duplicates += Math.max(0, n - 1);
-                if (c != null) {
-                    first = Math.min(first, c.getLong("first"));
-                    last = Math.max(last, c.getLong("last"));
-                }
-                if (!checkInAccepted.containsKey(d.id())) {
-                    // never acknowledged (dropped, 4xx/5xx, no answer): the locker would retry; a call is allowed (a
-                    // 503 may say the commit outcome is unknown) but counted
-                    calledWithoutAck += n > 0 ? 1 : 0;
-                    continue;
-                }
-                accepted++;
-                long checkInDue = startEpochMillis + d.checkInAtMillis();
-                Long outAck = checkOutAckedAt.get(d.id());
-                if (outAck == null && checkOutUnanswered.contains(d.id())) {
-                    ambiguous++; // the check-out may or may not be stored: a call and no call are both right
-                } else if (outAck == null) {
-                    due++;
-                    if (n == 0) {
-                        lost++;
-                    } else {
-                        long micros = Math.max(0, (c.getLong("first") - checkInDue) * 1000);
-                        e2e.recordValue(Math.min(micros, e2e.getHighestTrackableValue()));
-                        e2eAll.recordValue(Math.min(micros, e2eAll.getHighestTrackableValue()));
-                    }
-                } else if (c != null && c.getLong("last") > outAck) {
-                    afterCheckOutStrict++;
-                    if (c.getLong("last") > outAck + s.pass().raceToleranceMillis()) {
-                        afterCheckOut++;
-                    }
-                }
-            }
-            double limit = s.environments().rateLimitPerSecond();
-            int burst = s.environments().burst();
-            long maxSliding = calls.getLong("maxInAnySecond", 0L);
-            long overLimitSeconds = 0;
-            JsonObject perSecond = inst.getJsonObject("callsPerSecond", new JsonObject());
-            for (String sec : perSecond.fieldNames()) {
-                if (perSecond.getLong(sec) > limit + burst) {
-                    overLimitSeconds++;
-                }
-            }
-            double spanSeconds = totalCalls > 0 ? Math.max(0.001, (last - first) / 1000.0) : 0;
-            double theoretical = fluidSpan(calledDue, limit, burst);
-            perEnv.add(new JsonObject().put("environmentId", envIds[k]).put("weight", schedule.environmentWeights[k])
-                    .put("devices", byEnv.getOrDefault(k, List.of()).size()).put("acceptedCheckIns", accepted)
-                    .put("dueCalls", due).put("called", devices.size()).put("calls", totalCalls).put("lost", lost)
-                    .put("duplicates", duplicates).put("callsAfterCheckOut", afterCheckOut)
-                    .put("callsAfterCheckOutAck", afterCheckOutStrict).put("ambiguousCheckOuts", ambiguous)
-                    .put("calledWithoutAck", calledWithoutAck)
-                    .put("limitPerSecond", limit).put("burst", burst).put("maxInAnySecond", maxSliding)
-                    .put("overLimitWindows", (maxSliding > limit + burst ? 1 : 0) + overLimitSeconds)
-                    .put("rateLimited429", inst.getLong("rateLimited", 0L))
-                    .put("failed503", inst.getLong("injectedErrors", 0L))
-                    .put("callSpanSeconds", spanSeconds).put("meanRate", spanSeconds > 0 ? totalCalls / spanSeconds : 0)
-                    .put("theoreticalSeconds", theoretical)
-                    .put("drainRatio", theoretical > 0 ? spanSeconds / theoretical : 0)
-                    .put("e2eMillis", percentiles(e2e)).put("callsPerSecond", perSecond));
+            perEnv.add(accounting.environment(envIds[k], schedule.environmentWeights[k], byEnv.getOrDefault(k, List.of()),
+                    calls, stats.getJsonObject(envIds[k], new JsonObject())));
         }
-        return Report.build(s, this, drain, perEnv, e2eAll);
-    }
-
-    /**
-     * The shortest time from the first call to the last that a server at exactly {@code rate} per second (with
-     * {@code burst} to start with) needs for these arrivals: the last arrival, or the backlog behind the busiest
-     * stretch, whichever ends later. Measured span ÷ this = the drain ratio.
-     */
-    static double fluidSpan(List<Long> arrivals, double rate, int burst) {
-        if (arrivals.isEmpty()) {
-            return 0;
-        }
-        List<Long> t = new ArrayList<>(arrivals);
-        t.sort(null);
-        long first = t.get(0);
-        double end = 0;
-        int n = t.size();
-        for (int i = 0; i < n; i++) {
-            end = Math.max(end, (t.get(i) - first) / 1000.0 + Math.max(0, n - i - burst) / rate);
-        }
-        return end;
-    }
-
-    static JsonObject percentiles(Histogram h) {
-        JsonObject o = new JsonObject().put("count", h.getTotalCount());
-        if (h.getTotalCount() == 0) {
-            return o;
-        }
-        for (double p : new double[] {50, 90, 99, 99.9, 100}) {
-            o.put("p" + (p == 100 ? "100" : (p == Math.rint(p) ? Long.toString((long) p) : Double.toString(p))),
-                    h.getValueAtPercentile(p) / 1000.0);
-        }
-        return o.put("mean", h.getMean() / 1000.0);
+        return Report.build(s, this, drain, perEnv, accounting.e2eAll());
     }
 
     private void disableEnvironments() {

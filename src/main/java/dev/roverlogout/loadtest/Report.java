@@ -72,9 +72,9 @@ public final class Report {
                 .put("ingest", counts.put("sendSeconds", sendSeconds)
                         .put("offeredEventsPerSecond", (s.devices() + counts.getLong("checkOutsAccepted")) / Math.max(0.001, s.seconds()))
                         .put("achievedRequestsPerSecond", counts.getLong("requestsOk") / sendSeconds)
-                        .put("ackMillis", Driver.percentiles(ack)))
+                        .put("ackMillis", Accounting.percentiles(ack)))
                 .put("drain", drain.put("secondsAfterLastRequest", (drain.getLong("drainedAtEpochMillis") - ended) / 1000.0))
-                .put("epic", totals.put("e2eMillis", Driver.percentiles(e2eAll)))
+                .put("epic", totals.put("e2eMillis", Accounting.percentiles(e2eAll)))
                 .put("environments", perEnv).put("series", series).put("ackDistribution", distribution);
         return report.put("pass", judge(s.pass(), report));
     }
