@@ -306,12 +306,14 @@ final class Lane {
 
     private void send(Environment env, JobStore.ClaimedJob job) {
         OffsetDateTime now = OffsetDateTime.now(ZoneOffset.UTC);
+        String requestId = job.requestId() != null ? job.requestId() : "job-" + job.id();
         if (job.receivedAt().plus(config.maxAge()).isBefore(now)) {
-            outcome(job, new JobStore.Outcome(job.id(), "expired", null, "older than dispatch.maxAge", null));
+            JobStore.Outcome expired = new JobStore.Outcome(job.id(), "expired", null, "older than dispatch.maxAge", null);
+            logOutcome(job, requestId, expired);
+            outcome(job, expired);
             return;
         }
         inFlight++;
-        String requestId = job.requestId() != null ? job.requestId() : "job-" + job.id();
         OffsetDateTime startedAt = now;
         breaker.<EpicOutcome>execute(() -> epic.disassociate(env, job.deviceId(), requestId).compose(r ->
                 r.kind() == EpicOutcome.Kind.RETRY && r.status() != 429 ? Future.failedFuture(new FailedCall(r))
@@ -327,7 +329,9 @@ final class Lane {
                     : !sent ? new EpicOutcome(EpicOutcome.Kind.RETRY, 0, Optional.empty(), "not sent: circuit open")
                     : EpicOutcome.transportError(ar.cause()); // includes no answer within half the lease
             JobStore.Call call = sent ? new JobStore.Call(job.attempts(), startedAt, OffsetDateTime.now(ZoneOffset.UTC), requestId) : null;
-            outcome(job, toRecord(job, o, call));
+            JobStore.Outcome recorded = toRecord(job, o, call);
+            logOutcome(job, requestId, recorded);
+            outcome(job, recorded);
             if (sent && breaker.state() == CircuitBreakerState.CLOSED
                     && failures.record(o.kind() == EpicOutcome.Kind.RETRY && o.status() != 429, System.nanoTime())) {
                 breaker.open();
@@ -341,6 +345,23 @@ final class Lane {
             }
             pump();
         });
+    }
+
+    /**
+     * One line per Epic call, keyed by the check-in's request id (the {@code X-Request-ID} Epic saw): calls that ended
+     * the job badly at WARN, a device Epic did not know at INFO, successes and retries at DEBUG (thousands a minute at
+     * shift change). Epic's error text is already trimmed by {@link EpicOutcome}; no bodies, no tokens.
+     */
+    private void logOutcome(JobStore.ClaimedJob job, String requestId, JobStore.Outcome o) {
+        var line = switch (o.outcome()) {
+            case "failed", "expired" -> log.atWarn();
+            case "not_associated" -> log.atInfo();
+            default -> log.atDebug();
+        };
+        line.addKeyValue("environment", environmentId).addKeyValue("requestId", requestId)
+                .addKeyValue("jobId", job.id()).addKeyValue("deviceId", job.deviceId())
+                .addKeyValue("attempt", job.attempts()).addKeyValue("httpStatus", o.httpStatus())
+                .log("Epic call for job {}: {}{}", job.id(), o.outcome(), o.error() == null ? "" : " (" + o.error() + ")");
     }
 
     private JobStore.Outcome toRecord(JobStore.ClaimedJob job, EpicOutcome o, JobStore.Call call) {

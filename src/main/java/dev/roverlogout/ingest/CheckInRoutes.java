@@ -24,7 +24,9 @@ import io.vertx.ext.web.handler.PlatformHandler;
 
 /** {@code POST /v1/checkins} (contract §4): validate, check the backlog, group-commit, answer 202 after commit. */
 public final class CheckInRoutes {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(CheckInRoutes.class);
     public static final int MAX_BODY_BYTES = 1024 * 1024;
+    private static final String REQUEST_ID_KEY = "requestId";
     private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
 
     private final GroupCommitter committer;
@@ -44,6 +46,10 @@ public final class CheckInRoutes {
 
     public void mount(Router router, BearerAuth auth) {
         router.post("/v1/checkins")
+                .handler((PlatformHandler) ctx -> { // first, so that refusals (401, 413, ...) carry it too
+                    ctx.put(REQUEST_ID_KEY, requestId(ctx));
+                    ctx.next();
+                })
                 .handler(auth.require(BearerAuth.Role.INGEST))
                 .handler((PlatformHandler) CheckInRoutes::requireJson)
                 .handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES))
@@ -62,7 +68,7 @@ public final class CheckInRoutes {
     }
 
     private Future<JsonObject> ingest(RoutingContext ctx) {
-        String requestId = requestId(ctx);
+        String requestId = ctx.get(REQUEST_ID_KEY);
         List<CheckInEvent> events = CheckInValidator.parse(ctx.body().buffer(), requestId);
         Set<String> ids = new LinkedHashSet<>();
         events.forEach(e -> ids.add(e.environmentId()));
@@ -118,7 +124,16 @@ public final class CheckInRoutes {
     }
 
     private void rejected(RoutingContext ctx) {
-        metrics.ingestRejected(reason(ctx));
+        String reason = reason(ctx);
+        metrics.ingestRejected(reason);
+        if (ctx.failure() instanceof Problem p) {
+            // one line per refused request, keyed by its request id: the locker's team can find why; never the body
+            // or the Authorization header
+            (p.status() >= 500 ? log.atWarn() : log.atInfo())
+                    .addKeyValue("requestId", ctx.<String>get(REQUEST_ID_KEY))
+                    .addKeyValue("httpStatus", p.status()).addKeyValue("reason", reason)
+                    .log("Check-in request refused: {} {}", p.status(), p.getMessage());
+        }
         Problems.handle(ctx);
     }
 

@@ -269,7 +269,7 @@ public final class EpicSimulator extends VerticleBase {
                 json(ctx, 503, new JsonObject().put("Message", "An error has occurred.").put("ExceptionMessage", "injected"));
                 return;
             }
-            i.recordCall(device, arrivedAt); // counted at arrival, as Epic's rate limit counts
+            i.recordCall(device, arrivedAt, ctx.request().getHeader("X-Request-ID")); // counted at arrival, as Epic's rate limit counts
             json(ctx, 200, new JsonObject().put("Success", true));
         };
         if (delay > 0) {

@@ -43,6 +43,8 @@ final class SimInstance {
     final Map<Long, AtomicLong> callsPerSecond = new ConcurrentHashMap<>();
     /** Per device: first and last call (epoch ms), for end-to-end accounting (issue 5). */
     final Map<String, long[]> callTimes = new ConcurrentHashMap<>();
+    /** The X-Request-ID of each device's latest call: lets a test follow a check-in's request id all the way here. */
+    final Map<String, String> lastRequestId = new ConcurrentHashMap<>();
     /** Every successful call's arrival (epoch ms), for the busiest sliding one-second window. */
     private long[] arrivals = new long[1024];
     private int arrivalCount;
@@ -103,8 +105,11 @@ final class SimInstance {
                 .put("tokenLifetimeSeconds", tokenLifetimeSeconds);
     }
 
-    /** Records a disassociation made for {@code device} at {@code epochMillis}. */
-    void recordCall(String device, long epochMillis) {
+    /** Records a disassociation made for {@code device} at {@code epochMillis}, asked with {@code requestId} (may be null). */
+    void recordCall(String device, long epochMillis, String requestId) {
+        if (requestId != null) {
+            lastRequestId.put(device, requestId);
+        }
         callsPerDevice.computeIfAbsent(device, d -> new AtomicLong()).incrementAndGet();
         callsPerSecond.computeIfAbsent(epochMillis / 1000, x -> new AtomicLong()).incrementAndGet();
         callTimes.compute(device, (d, t) -> t == null ? new long[] {epochMillis, epochMillis}
@@ -136,11 +141,11 @@ final class SimInstance {
         return max;
     }
 
-    /** Per device: calls, first and last call time (epoch ms); plus the busiest sliding second. */
+    /** Per device: calls, first and last call time (epoch ms), the latest call's X-Request-ID; plus the busiest sliding second. */
     JsonObject calls() {
         JsonObject devices = new JsonObject();
         callTimes.forEach((d, t) -> devices.put(d, new JsonObject().put("calls", callsPerDevice.get(d).get())
-                .put("first", t[0]).put("last", t[1])));
+                .put("first", t[0]).put("last", t[1]).put("requestId", lastRequestId.get(d))));
         return new JsonObject().put("name", name).put("maxInAnySecond", maxInAnySecond()).put("devices", devices);
     }
 

@@ -186,4 +186,60 @@ class OperationsTest {
         }
         Await.until(() -> "done".equals(state("dev-q2")), 20);
     }
+
+    @Test
+    @DisplayName("a check-in's X-Request-ID travels: echoed on the 202, sent to Epic, stored in the history, and on the "
+            + "lane's log line for the call; a refused request's log line carries its id too (and no token)")
+    void requestIdTravels() throws Exception {
+        ch.qos.logback.classic.Logger lane = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
+                "dev.roverlogout.dispatch.Lane");
+        ch.qos.logback.classic.Logger ingest = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
+                "dev.roverlogout.ingest.CheckInRoutes");
+        var captured = new ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent>();
+        captured.start();
+        ch.qos.logback.classic.Level before = lane.getLevel();
+        lane.setLevel(ch.qos.logback.classic.Level.DEBUG);
+        lane.addAppender(captured);
+        ingest.addAppender(captured);
+        try {
+            HttpResponse<Buffer> accepted = TestGateway.join(http.client().post(gw.publicPort(), "127.0.0.1", "/v1/checkins")
+                    .bearerTokenAuthentication(TestGateway.INGEST).putHeader("X-Request-ID", "locker-7:trace-42")
+                    .sendJsonObject(checkIn("trace-1", "ops", "dev-traced", "2026-11-29T07:00:00Z")));
+            assertThat(accepted.statusCode()).isEqualTo(202);
+            assertThat(accepted.getHeader("X-Request-ID")).isEqualTo("locker-7:trace-42");
+            Await.until(() -> "done".equals(state("dev-traced")), 20);
+
+            JsonObject atEpic = http.get(sim.port(), "/_sim/instances/OPS/calls", null).bodyAsJsonObject()
+                    .getJsonObject("devices").getJsonObject("dev-traced");
+            assertThat(atEpic.getString("requestId")).isEqualTo("locker-7:trace-42");
+            JsonObject history = get("/admin/devices/dev-traced/history?environmentId=ops");
+            assertThat(history.getJsonArray("events").getJsonObject(0).getString("requestId")).isEqualTo("locker-7:trace-42");
+            assertThat(history.getJsonArray("attempts").getJsonObject(0).getString("requestId")).isEqualTo("locker-7:trace-42");
+            Await.until(() -> captured.list.stream().anyMatch(e -> keyValue(e, "deviceId").equals("dev-traced")), 5);
+            ch.qos.logback.classic.spi.ILoggingEvent call = captured.list.stream()
+                    .filter(e -> keyValue(e, "deviceId").equals("dev-traced")).findFirst().orElseThrow();
+            assertThat(keyValue(call, "requestId")).isEqualTo("locker-7:trace-42");
+            assertThat(keyValue(call, "environment")).isEqualTo("ops");
+            assertThat(call.getFormattedMessage()).contains("done");
+
+            HttpResponse<Buffer> refused = TestGateway.join(http.client().post(gw.publicPort(), "127.0.0.1", "/v1/checkins")
+                    .bearerTokenAuthentication(TestGateway.INGEST).putHeader("X-Request-ID", "locker-7:trace-43")
+                    .sendJsonObject(new JsonObject().put("eventId", "")));
+            assertThat(refused.statusCode()).isEqualTo(400);
+            ch.qos.logback.classic.spi.ILoggingEvent refusal = captured.list.stream()
+                    .filter(e -> keyValue(e, "requestId").equals("locker-7:trace-43")).findFirst().orElseThrow();
+            assertThat(keyValue(refusal, "httpStatus")).isEqualTo("400");
+            assertThat(captured.list.stream().map(e -> e.getFormattedMessage() + e.getKeyValuePairs()))
+                    .noneMatch(line -> line.contains(TestGateway.INGEST));
+        } finally {
+            lane.detachAppender(captured);
+            ingest.detachAppender(captured);
+            lane.setLevel(before);
+        }
+    }
+
+    private static String keyValue(ch.qos.logback.classic.spi.ILoggingEvent e, String key) {
+        return e.getKeyValuePairs() == null ? "" : e.getKeyValuePairs().stream().filter(kv -> kv.key.equals(key))
+                .map(kv -> String.valueOf(kv.value)).findFirst().orElse("");
+    }
 }

@@ -14,7 +14,7 @@ class SimInstanceTest {
         for (int k = 0; k < 30; k++) { // 30 requests within 300 ms, half of them refused: all count
             i.recordArrival(t + k * 10);
             if (k % 2 == 0) {
-                i.recordCall("dev-" + k, t + k * 10);
+                i.recordCall("dev-" + k, t + k * 10, null);
             }
         }
         i.recordArrival(t + 5_000);
