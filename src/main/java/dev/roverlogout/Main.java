@@ -2,6 +2,7 @@ package dev.roverlogout;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
@@ -124,22 +125,32 @@ public final class Main implements Callable<Integer> {
     }
 
     /**
-     * Blocks the main thread until SIGTERM/SIGINT, whose shutdown hook runs {@code stop} (waiting at most
-     * {@code waitMillis}); then exit code 0.
+     * Blocks the main thread until SIGTERM or SIGINT, then runs {@code stop} (waiting at most {@code waitMillis}) and
+     * answers exit code 0 — or 1 when the stop was not clean. The signals are handled here rather than by the JVM's
+     * default (which runs the shutdown hooks and exits 143 whatever happened): Kubernetes and scripts then see a
+     * graceful stop as a success. A shutdown hook still stops gracefully if the JVM ends any other way.
      */
     static int runUntilSignal(java.util.function.Supplier<Future<Void>> stop, long waitMillis, String name) {
-        CompletableFuture<Void> stopped = new CompletableFuture<>();
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        CompletableFuture<Void> signalled = new CompletableFuture<>();
+        java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.function.BooleanSupplier stopOnce = () -> {
+            if (!stopping.compareAndSet(false, true)) {
+                return true;
+            }
             try {
                 join(stop.get(), waitMillis);
+                return true;
             } catch (Exception e) {
                 System.err.println(name + ": unclean stop: " + e);
-            } finally {
-                stopped.complete(null);
+                return false;
             }
-        }, "rlg-shutdown"));
-        stopped.join();
-        return EXIT_OK;
+        };
+        for (String signal : List.of("TERM", "INT")) {
+            sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> signalled.complete(null));
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(stopOnce::getAsBoolean, "rlg-shutdown"));
+        signalled.join();
+        return stopOnce.getAsBoolean() ? EXIT_OK : EXIT_RUNTIME;
     }
 
     /**
