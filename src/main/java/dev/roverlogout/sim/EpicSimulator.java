@@ -223,6 +223,15 @@ public final class EpicSimulator extends VerticleBase {
         long arrivedAt = System.currentTimeMillis();
         long second = arrivedAt / 1000;
         i.recordArrival(arrivedAt);
+        i.enter();
+        java.util.concurrent.atomic.AtomicBoolean left = new java.util.concurrent.atomic.AtomicBoolean();
+        Runnable leave = () -> {
+            if (left.compareAndSet(false, true)) {
+                i.leave();
+            }
+        };
+        ctx.response().endHandler(v -> leave.run());
+        ctx.response().closeHandler(v -> leave.run()); // a hung call ends when the caller gives up and closes
         if (i.inOutage()) {
             i.injectedErrors.incrementAndGet();
             ctx.response().putHeader("Retry-After", "1");

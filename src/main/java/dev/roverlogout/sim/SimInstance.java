@@ -55,6 +55,9 @@ final class SimInstance {
     final AtomicLong injectedErrors = new AtomicLong();
     final AtomicLong unauthorized = new AtomicLong();
     final AtomicLong hung = new AtomicLong();
+    /** Disassociate requests being processed now (arrived, not yet answered or abandoned), and the most at once. */
+    private int inFlight;
+    private int maxInFlight;
     long windowSecond;
     int windowCount;
 
@@ -127,6 +130,26 @@ final class SimInstance {
         arrivals[arrivalCount++] = epochMillis;
     }
 
+    synchronized void enter() {
+        maxInFlight = Math.max(maxInFlight, ++inFlight);
+    }
+
+    synchronized void leave() {
+        inFlight--;
+    }
+
+    synchronized int inFlightNow() {
+        return inFlight;
+    }
+
+    synchronized int maxInFlightSeen() {
+        return maxInFlight;
+    }
+
+    synchronized long requests() {
+        return arrivalCount;
+    }
+
     /** The most requests that arrived within any sliding window of one second (1,000 ms), 429s and 503s included. */
     synchronized long maxInAnySecond() {
         long[] t = java.util.Arrays.copyOf(arrivals, arrivalCount);
@@ -175,6 +198,7 @@ final class SimInstance {
                 .put("tokenFailures", failures).put("disassociateCalls", calls).put("devices", callsPerDevice.size())
                 .put("duplicateCalls", duplicates).put("maxCallsPerSecond", maxPerSecond)
                 .put("rateLimited", rateLimited.get()).put("injectedErrors", injectedErrors.get())
-                .put("unauthorized", unauthorized.get()).put("hung", hung.get()).put("callsPerSecond", perSecond).put("callsPerDevice", withDevices ? devices : null);
+                .put("unauthorized", unauthorized.get()).put("hung", hung.get()).put("requests", requests())
+                .put("inFlight", inFlightNow()).put("maxInFlight", maxInFlightSeen()).put("callsPerSecond", perSecond).put("callsPerDevice", withDevices ? devices : null);
     }
 }
