@@ -93,7 +93,7 @@ class EpicFaultsTest {
     }
 
     @Test
-    @DisplayName("Epic down for 10 s mid-burst: the circuit opens, the calls during the outage stay few (no retry "
+    @DisplayName("Epic down for 10 s mid-burst (503s without Retry-After): the circuit opens, the calls during the outage stay few (no retry "
             + "storm), and afterwards the backlog drains within the limit with nothing lost")
     void outage() throws Exception {
         FaultRig.Burst burst = rig.new Burst(gw::publicPort, "outage", "o", 2000, 50, 100);
@@ -101,13 +101,16 @@ class EpicFaultsTest {
         Await.until(() -> rig.stats("OUTAGE").getLong("devices") >= 300, 60);
         int outageSeconds = 10;
         long before = rig.stats("OUTAGE").getLong("requests");
-        rig.configure("OUTAGE", new JsonObject().put("outageSeconds", outageSeconds));
+        // every call answered 503 without Retry-After (a load balancer in front of a dead Epic): nothing but the
+        // circuit breaker holds the lane back (a Retry-After would also hold it, by the rate's push-back)
+        rig.configure("OUTAGE", new JsonObject().put("errorRate", 1.0));
         long outageStart = System.nanoTime();
         Await.until(() -> gauge(metrics(), "rlg_circuit_open", "outage") > 0, 10);
         long beforeOpen = rig.stats("OUTAGE").getLong("requests") - before;
         long openAfter = (System.nanoTime() - outageStart) / 1_000_000;
-        Thread.sleep(outageSeconds * 1000L - openAfter);
+        Thread.sleep(Math.max(0, outageSeconds * 1000L - openAfter));
         long during = rig.stats("OUTAGE").getLong("requests") - before;
+        rig.configure("OUTAGE", new JsonObject().put("errorRate", 0.0));
         System.out.printf("Epic outage: circuit open after %d ms and %d failed requests%n", openAfter, beforeOpen);
         burst.finish();
         long recovered = System.nanoTime();
@@ -117,7 +120,7 @@ class EpicFaultsTest {
                 outageSeconds, during, (long) RATE * outageSeconds, drainSeconds, count);
         // without the breaker a lane keeps calling at the limit: RATE x outage; with it, the calls before it opens
         // (maxFailures or the failure ratio), then one probe per reset timeout
-        assertThat(during).isLessThan((long) RATE * outageSeconds / 4);
+        assertThat(during).isLessThan((long) RATE * outageSeconds / 10);
         assertThat(count.lost()).as(count.toString()).isZero();
         assertThat(count.duplicates()).as(count.toString()).isZero();
         assertThat(count.maxInAnySecond()).as(count.toString()).isLessThanOrEqualTo(RATE + BURST);
