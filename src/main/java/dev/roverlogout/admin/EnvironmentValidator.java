@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 
+import dev.roverlogout.epic.OutboundAddresses;
 import dev.roverlogout.http.Problem;
 import dev.roverlogout.http.Problem.FieldError;
 import dev.roverlogout.store.Environment;
@@ -23,7 +24,7 @@ public final class EnvironmentValidator {
     /** Our default DisassociateMobileDevice path; confirm it with the customer's Epic team, it is per environment. */
     public static final String DEFAULT_DISASSOCIATE_PATH = "/api/epic/2023/Security/MobileDevice/DisassociateMobileDevice";
     public static final int DEFAULT_MAX_CONCURRENCY = 8;
-    private static final Pattern ID = Pattern.compile("[a-z0-9-]{1,64}");
+    static final Pattern ID = Pattern.compile("[a-z0-9-]{1,64}");
     private static final Pattern INSTANCE = Pattern.compile("[A-Za-z0-9._~-]{0,100}");
     private static final Pattern PATH = Pattern.compile("/[A-Za-z0-9._~/-]{0,300}");
     private static final Set<String> CREATE_ONLY = Set.of("id");
@@ -128,6 +129,9 @@ public final class EnvironmentValidator {
                 error(field, "must be an absolute URL without credentials, query or fragment");
             } else if (!"https".equals(uri.getScheme()) && !(insecure && "http".equals(uri.getScheme()))) {
                 error(field, "must use https (plain http only with allowInsecure: true, for tests and the simulator)");
+            } else if (OutboundAddresses.refusedHost(uri.getHost()) != null) {
+                // SSRF: refused even with allowInsecure, which is about TLS, not about where requests may go
+                error(field, "host " + uri.getHost() + " " + OutboundAddresses.refusedHost(uri.getHost()));
             }
         } catch (URISyntaxException e) {
             error(field, "is not a valid URL");

@@ -132,7 +132,7 @@ public final class CheckInValidator {
     }
 
     /** JSON allows "\ud800" alone; UTF-8 cannot carry it (it would be stored as '?' and collide). */
-    static boolean wellFormed(String s) {
+    public static boolean wellFormed(String s) {
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
             if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
