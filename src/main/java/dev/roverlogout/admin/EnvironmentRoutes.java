@@ -6,6 +6,7 @@ import java.util.Set;
 
 import dev.roverlogout.epic.ConnectionTester;
 import dev.roverlogout.http.Problem;
+import dev.roverlogout.ingest.CheckInValidator;
 import dev.roverlogout.http.Problems;
 import dev.roverlogout.store.Environment;
 import dev.roverlogout.store.Environment.Status;
@@ -108,9 +109,12 @@ public final class EnvironmentRoutes {
         String id = id(ctx);
         JsonObject body = jsonBody(ctx, false);
         Object reason = body.getValue("reason");
-        if (reason != null && !(reason instanceof String s && s.length() <= 500)) {
+        if (reason != null && !(reason instanceof String s && s.length() <= 500 && s.indexOf('\u0000') < 0
+                && CheckInValidator.wellFormed(s))) {
+            // a NUL cannot be stored in PostgreSQL text (it was a 500), an unpaired surrogate only as '?'
             throw Problem.validation("reason must be a string of at most 500 characters",
-                    java.util.List.of(new Problem.FieldError(null, "reason", "must be a string of at most 500 characters")));
+                    java.util.List.of(new Problem.FieldError(null, "reason",
+                            "must be a string of at most 500 characters, without NUL or unpaired surrogates")));
         }
         return store.changeStatus(id, from, to, ACTOR, (String) Optional.ofNullable(reason).orElse(ctx.request().path()))
                 .recover(e -> Future.failedFuture(e instanceof EnvironmentStore.TransitionRefused r
@@ -146,6 +150,9 @@ public final class EnvironmentRoutes {
         String type = ctx.request().getHeader("Content-Type");
         if (type == null || !type.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
             throw Problems.unsupportedMediaType();
+        }
+        if (!CheckInValidator.isUtf8(body)) {
+            throw Problem.badRequest("the body is not valid UTF-8");
         }
         try {
             if (Json.decodeValue(body) instanceof JsonObject o) {
