@@ -32,7 +32,7 @@ import net.jqwik.api.lifecycle.BeforeContainer;
  * nothing; after each property the gateway is still ready. Tries are modest (the suite stays fast); the fixed seeds
  * that found bugs live in {@code src/test/resources/fuzz/} and are replayed by {@link FuzzCorpusTest}.
  */
-class HostileInputProperties {
+class HostileInputPropertiesTest {
     private static TestGateway gw;
     private static Http http;
     private static HostileOracle oracle;
