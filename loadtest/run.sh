@@ -6,6 +6,8 @@
 #
 # Usage: loadtest/run.sh SCENARIO            (a name in loadtest/scenarios/ or a file)
 # Environment: PUB_PORT/MGMT_PORT/SIM_PORT (default 28080/28081/29090), JAVA_OPTS (gateway JVM),
+#   RLG_INGEST_RATELIMITPERSECOND (default 0 here: the scenarios measure the gateway, and ingest-capacity offers
+#   30,000 events/s, above the production default of 10,000 per replica; the others stay far below it),
 #   SKIP_BUILD=1 (use the existing target/rover-logout-gateway.jar)
 set -euo pipefail
 SCENARIO=${1:?usage: loadtest/run.sh SCENARIO}
@@ -36,6 +38,7 @@ java -jar "$JAR" epic-sim --config "$OUT/epic-sim.yaml" > "$OUT/sim.log" 2>&1 &
 SIM=$!
 (cd "$OUT" && RLG_HTTP_HOST=127.0.0.1 RLG_HTTP_PORT=$PUB_PORT RLG_MANAGEMENT_PORT=$MGMT_PORT \
   RLG_PUBLICBASEURL=http://127.0.0.1:$PUB_PORT RLG_LOGGING_FORMAT=plain RLG_DISPATCH_ENABLED=true \
+  RLG_INGEST_RATELIMITPERSECOND=${RLG_INGEST_RATELIMITPERSECOND:-0} \
   exec java ${JAVA_OPTS:-} -jar "$JAR" > "$OUT/gateway.log" 2>&1) &
 GW=$!
 for _ in $(seq 1 120); do curl -sf "127.0.0.1:$MGMT_PORT/health/ready" >/dev/null && break; sleep 1; done

@@ -5,6 +5,7 @@ import java.net.ServerSocket;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,6 +24,7 @@ import dev.roverlogout.store.DatabaseStartException;
 import dev.roverlogout.store.SigningKeyStore;
 import dev.roverlogout.config.GatewayConfig;
 import dev.roverlogout.http.BearerAuth;
+import dev.roverlogout.http.ConnectionGuard;
 import dev.roverlogout.http.ManagementApi;
 import dev.roverlogout.http.PublicApi;
 import dev.roverlogout.http.TokenStore;
@@ -43,6 +45,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.ext.web.Router;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
@@ -60,6 +63,8 @@ public final class Gateway {
     private final GatewayConfig config;
     private final Vertx vertx;
     private final AtomicBoolean deployed = new AtomicBoolean();
+    private final AtomicReference<PublicApi> publicApi = new AtomicReference<>();
+    private final AtomicReference<ManagementApi> managementApi = new AtomicReference<>();
     private final String replicaId = newReplicaId();
     private Database database;
     private Map<BearerAuth.Role, String> tokens;
@@ -134,13 +139,17 @@ public final class Gateway {
             GatewayConfig.Endpoint publicEndpoint = new GatewayConfig.Endpoint(config.http().host(), publicPort);
             GatewayConfig.Endpoint managementEndpoint = new GatewayConfig.Endpoint(config.management().host(), managementPort);
             long shutdownMillis = config.shutdownTimeout().toMillis();
+            ConnectionGuard publicGuard = new ConnectionGuard(config.connections());
+            ConnectionGuard managementGuard = new ConnectionGuard(config.connections());
             return checkMasterKey(signingKeys)
                     .compose(x -> Future.all(queueStats.start(config.queueStatsInterval()), environmentCache.start(30_000)))
-                    .compose(x -> vertx.deployVerticle(() -> new ManagementApi(managementEndpoint, auth, metrics, pool,
-                            deployed::get, environments, operations), new DeploymentOptions()))
+                    .compose(x -> vertx.deployVerticle(() -> remember(managementApi, new ManagementApi(managementEndpoint,
+                            auth, metrics, pool, deployed::get, environments, operations, managementGuard)),
+                            new DeploymentOptions()))
                     .compose(id -> {
                         managementDeployment = id;
-                        return vertx.deployVerticle(() -> new PublicApi(publicEndpoint, checkIns, jwks, auth, shutdownMillis),
+                        return vertx.deployVerticle(() -> remember(publicApi,
+                                new PublicApi(publicEndpoint, checkIns, jwks, auth, shutdownMillis, publicGuard)),
                                 new DeploymentOptions().setInstances(Math.max(1, Runtime.getRuntime().availableProcessors())));
                     })
                     .map(id -> {
@@ -178,6 +187,21 @@ public final class Gateway {
                                 + "database's signing keys are encrypted with; give every replica the same key"));
                     }
                 });
+    }
+
+    private static <T> T remember(AtomicReference<T> ref, T instance) {
+        ref.set(instance);
+        return instance;
+    }
+
+    /** The routes of the public port (of one of its verticle instances; they are all alike). */
+    public Router publicRouter() {
+        return publicApi.get().router();
+    }
+
+    /** The routes of the management port. */
+    public Router managementRouter() {
+        return managementApi.get().router();
     }
 
     /** This replica's name in lane leases, job attempts and /admin/queue. */

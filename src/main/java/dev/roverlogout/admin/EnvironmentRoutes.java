@@ -6,6 +6,7 @@ import java.util.Set;
 
 import dev.roverlogout.epic.ConnectionTester;
 import dev.roverlogout.http.Problem;
+import dev.roverlogout.ingest.CheckInValidator;
 import dev.roverlogout.http.Problems;
 import dev.roverlogout.store.Environment;
 import dev.roverlogout.store.Environment.Status;
@@ -57,7 +58,7 @@ public final class EnvironmentRoutes {
         router.post("/admin/environments/:id/disable").respond(ctx ->
                 status(ctx, EnumSet.of(Status.PENDING, Status.READY, Status.PAUSED), Status.DISABLED));
         keys.mount(router, store);
-        router.post("/admin/environments/:id/test-connection").respond(ctx -> store.get(ctx.pathParam("id"))
+        router.post("/admin/environments/:id/test-connection").respond(ctx -> store.get(id(ctx))
                 .map(found -> found.orElseThrow(() -> notFound(ctx.pathParam("id"))))
                 .compose(tester::test));
     }
@@ -74,14 +75,14 @@ public final class EnvironmentRoutes {
     }
 
     private Future<JsonObject> get(RoutingContext ctx) {
-        String id = ctx.pathParam("id");
+        String id = id(ctx);
         return store.get(id).map(found -> found.orElseThrow(() -> notFound(id)))
                 .compose(e -> store.statusHistory(id).map(h -> e.toJson(publicBaseUrl).put("statusHistory", h)))
                 .compose(json -> keys.view(id).map(k -> json.put("keys", k)));
     }
 
     private Future<JsonObject> patch(RoutingContext ctx) {
-        String id = ctx.pathParam("id");
+        String id = id(ctx);
         JsonObject body = jsonBody(ctx, true);
         return store.get(id).map(found -> found.orElseThrow(() -> notFound(id)))
                 .compose(current -> store.patch(id, EnvironmentValidator.forPatch(body, current)))
@@ -89,7 +90,7 @@ public final class EnvironmentRoutes {
     }
 
     private Future<JsonObject> delete(RoutingContext ctx) {
-        String id = ctx.pathParam("id");
+        String id = id(ctx);
         boolean force = "true".equalsIgnoreCase(ctx.queryParams().get("force"));
         return store.delete(id, force).recover(e -> Future.failedFuture(e instanceof EnvironmentStore.OpenJobs open
                 ? Problem.conflict("environment " + id + " has " + open.count() + " queued or in-flight jobs; "
@@ -105,17 +106,32 @@ public final class EnvironmentRoutes {
     }
 
     private Future<JsonObject> status(RoutingContext ctx, Set<Status> from, Status to) {
-        String id = ctx.pathParam("id");
+        String id = id(ctx);
         JsonObject body = jsonBody(ctx, false);
         Object reason = body.getValue("reason");
-        if (reason != null && !(reason instanceof String s && s.length() <= 500)) {
+        if (reason != null && !(reason instanceof String s && s.length() <= 500 && s.indexOf('\u0000') < 0
+                && CheckInValidator.wellFormed(s))) {
+            // a NUL cannot be stored in PostgreSQL text (it was a 500), an unpaired surrogate only as '?'
             throw Problem.validation("reason must be a string of at most 500 characters",
-                    java.util.List.of(new Problem.FieldError(null, "reason", "must be a string of at most 500 characters")));
+                    java.util.List.of(new Problem.FieldError(null, "reason",
+                            "must be a string of at most 500 characters, without NUL or unpaired surrogates")));
         }
         return store.changeStatus(id, from, to, ACTOR, (String) Optional.ofNullable(reason).orElse(ctx.request().path()))
                 .recover(e -> Future.failedFuture(e instanceof EnvironmentStore.TransitionRefused r
                         ? Problem.conflict(r.getMessage()) : e))
                 .map(changed -> changed.orElseThrow(() -> notFound(id)).toJson(publicBaseUrl));
+    }
+
+    /**
+     * The {@code :id} path parameter; an id no environment can have (it does not match {@code [a-z0-9-]{1,64}}) is
+     * a 404 at once, and never reaches the database (a NUL in it would be a database error, a 500).
+     */
+    static String id(RoutingContext ctx) {
+        String id = ctx.pathParam("id");
+        if (id == null || !EnvironmentValidator.ID.matcher(id).matches()) {
+            throw notFound(id == null ? "" : id.replace('\u0000', '?'));
+        }
+        return id;
     }
 
     static Problem notFound(String id) {
@@ -134,6 +150,9 @@ public final class EnvironmentRoutes {
         String type = ctx.request().getHeader("Content-Type");
         if (type == null || !type.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
             throw Problems.unsupportedMediaType();
+        }
+        if (!CheckInValidator.isUtf8(body)) {
+            throw Problem.badRequest("the body is not valid UTF-8");
         }
         try {
             if (Json.decodeValue(body) instanceof JsonObject o) {

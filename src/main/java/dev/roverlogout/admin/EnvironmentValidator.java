@@ -9,7 +9,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 
+import dev.roverlogout.epic.OutboundAddresses;
 import dev.roverlogout.http.Problem;
+import dev.roverlogout.ingest.CheckInValidator;
 import dev.roverlogout.http.Problem.FieldError;
 import dev.roverlogout.store.Environment;
 import dev.roverlogout.store.EnvironmentStore;
@@ -23,7 +25,7 @@ public final class EnvironmentValidator {
     /** Our default DisassociateMobileDevice path; confirm it with the customer's Epic team, it is per environment. */
     public static final String DEFAULT_DISASSOCIATE_PATH = "/api/epic/2023/Security/MobileDevice/DisassociateMobileDevice";
     public static final int DEFAULT_MAX_CONCURRENCY = 8;
-    private static final Pattern ID = Pattern.compile("[a-z0-9-]{1,64}");
+    static final Pattern ID = Pattern.compile("[a-z0-9-]{1,64}");
     private static final Pattern INSTANCE = Pattern.compile("[A-Za-z0-9._~-]{0,100}");
     private static final Pattern PATH = Pattern.compile("/[A-Za-z0-9._~/-]{0,300}");
     private static final Set<String> CREATE_ONLY = Set.of("id");
@@ -128,6 +130,9 @@ public final class EnvironmentValidator {
                 error(field, "must be an absolute URL without credentials, query or fragment");
             } else if (!"https".equals(uri.getScheme()) && !(insecure && "http".equals(uri.getScheme()))) {
                 error(field, "must use https (plain http only with allowInsecure: true, for tests and the simulator)");
+            } else if (OutboundAddresses.refusedHost(uri.getHost()) != null) {
+                // SSRF: refused even with allowInsecure, which is about TLS, not about where requests may go
+                error(field, "host " + uri.getHost() + " " + OutboundAddresses.refusedHost(uri.getHost()));
             }
         } catch (URISyntaxException e) {
             error(field, "is not a valid URL");
@@ -142,7 +147,8 @@ public final class EnvironmentValidator {
             }
             return null;
         }
-        if (!(v instanceof String s) || s.isBlank() || s.length() > max || s.indexOf('\u0000') >= 0) {
+        if (!(v instanceof String s) || s.isBlank() || s.length() > max || s.indexOf('\u0000') >= 0
+                || !CheckInValidator.wellFormed(s)) { // an unpaired surrogate would be stored as a question mark
             error(field, "must be a non-blank string of at most " + max + " characters");
             return null;
         }

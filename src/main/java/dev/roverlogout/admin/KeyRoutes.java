@@ -71,7 +71,7 @@ public final class KeyRoutes {
     }
 
     private Future<JsonObject> rotate(RoutingContext ctx, EnvironmentStore environments) {
-        String id = ctx.pathParam("id");
+        String id = EnvironmentRoutes.id(ctx);
         return environments.get(id).map(found -> found.orElseThrow(() -> EnvironmentRoutes.notFound(id)))
                 .compose(e -> newKey(ctx.vertx(), id, e.signingAlgorithm(), config.rotationGrace()))
                 .compose(key -> store.insert(key).map(key))
@@ -84,7 +84,7 @@ public final class KeyRoutes {
     }
 
     private void certificate(RoutingContext ctx) {
-        String id = ctx.pathParam("id");
+        String id = EnvironmentRoutes.id(ctx);
         store.keys(id)
                 .map(keys -> KeyRing.current(keys, Instant.now())
                         .orElseThrow(() -> Problem.notFound("no environment with id '" + id + "' (or it has no key)")))

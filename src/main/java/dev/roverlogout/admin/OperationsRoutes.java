@@ -45,6 +45,9 @@ public final class OperationsRoutes {
             if (deviceId.isEmpty() || deviceId.length() > 200) {
                 throw field("deviceId", "must be 1 to 200 characters");
             }
+            if (deviceId.indexOf('\u0000') >= 0 || !dev.roverlogout.ingest.CheckInValidator.wellFormed(deviceId)) {
+                throw field("deviceId", "must not contain NUL characters or unpaired surrogates");
+            }
             String environmentId = environmentParam(ctx);
             return store.deviceHistory(deviceId, environmentId, limit(ctx)).map(h -> {
                 if (h.getJsonArray("events").isEmpty()) {

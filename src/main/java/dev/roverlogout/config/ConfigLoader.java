@@ -120,6 +120,8 @@ public final class ConfigLoader {
         return new GatewayConfig(
                 endpoint("http"),
                 endpoint("management"),
+                new GatewayConfig.Connections(positive("http.idleTimeout"), positive("http.headerTimeout"),
+                        intIn("http.maxConnections", 0, 1_000_000)),
                 new GatewayConfig.Database(databaseUrl(), path("database.embeddedDir"),
                         intIn("database.poolSize", 1, 200), duration("database.connectTimeout")),
                 path("dataDir"),
@@ -128,7 +130,8 @@ public final class ConfigLoader {
                 httpUrl("publicBaseUrl"),
                 new GatewayConfig.Ingest(longIn("ingest.maxBacklog", 1, Long.MAX_VALUE), duration("ingest.retryAfter"),
                         positive("ingest.commitTimeout"), duration("ingest.groupCommit.window"),
-                        intIn("ingest.groupCommit.maxEvents", 1, 100_000), intIn("ingest.groupCommit.writers", 1, 64)),
+                        intIn("ingest.groupCommit.maxEvents", 1, 100_000), intIn("ingest.groupCommit.writers", 1, 64),
+                        intIn("ingest.rateLimitPerSecond", 0, 10_000_000)),
                 new GatewayConfig.Epic(positive("epic.readinessProbeInterval")),
                 new GatewayConfig.Keys(duration("keys.rotationGrace"), duration("keys.retireAfter")),
                 new GatewayConfig.Dispatch(bool("dispatch.enabled"), positive("dispatch.leaseDuration"), positive("dispatch.pollInterval"),

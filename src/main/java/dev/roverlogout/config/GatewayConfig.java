@@ -13,6 +13,7 @@ import java.util.Optional;
 public record GatewayConfig(
         Endpoint http,
         Endpoint management,
+        Connections connections,
         Database database,
         Path dataDir,
         Auth auth,
@@ -35,6 +36,9 @@ public record GatewayConfig(
         d.put("http.port", "8080");
         d.put("management.host", "127.0.0.1");
         d.put("management.port", "8081");
+        d.put("http.idleTimeout", "60s");
+        d.put("http.headerTimeout", "10s");
+        d.put("http.maxConnections", "10000");
         d.put("database.url", "");
         d.put("database.embeddedDir", "data/pg");
         d.put("database.poolSize", "8");
@@ -50,6 +54,7 @@ public record GatewayConfig(
         d.put("ingest.groupCommit.window", "1ms");
         d.put("ingest.groupCommit.maxEvents", "5000");
         d.put("ingest.groupCommit.writers", "2");
+        d.put("ingest.rateLimitPerSecond", "10000");
         d.put("epic.readinessProbeInterval", "5m");
         d.put("keys.rotationGrace", "10m");
         d.put("keys.retireAfter", "48h");
@@ -76,6 +81,19 @@ public record GatewayConfig(
     }
 
     /**
+     * How both servers (public and management) treat slow and abusive clients.
+     *
+     * @param idleTimeout    a connection with no bytes in either direction this long is closed
+     * @param headerTimeout  a connection must deliver a complete request head (request line and headers) this long
+     *                       after it opened or its previous response ended, else it is closed (slowloris: a client
+     *                       trickling a byte now and then is never idle)
+     * @param maxConnections open connections per server and replica above which new ones are closed at once; 0 = no
+     *                       limit
+     */
+    public record Connections(Duration idleTimeout, Duration headerTimeout, int maxConnections) {
+    }
+
+    /**
      * @param url            empty = embedded PostgreSQL in {@code embeddedDir}
      * @param embeddedDir    data directory of the embedded PostgreSQL, kept across restarts
      * @param poolSize       connections in the reactive pool
@@ -98,9 +116,11 @@ public record GatewayConfig(
      * @param groupWindow    how long the first event of a group waits for company before the group is written
      * @param groupMaxEvents a group is written at once when it reaches this many events
      * @param groupWriters   how many groups may be written (transactions open) at once
+     * @param rateLimitPerSecond events per second one ingest token may submit to this replica (token bucket holding
+     *                       one second's worth, at least a full batch); beyond it requests get 429. 0 = no limit
      */
     public record Ingest(long maxBacklog, Duration retryAfter, Duration commitTimeout,
-                         Duration groupWindow, int groupMaxEvents, int groupWriters) {
+                         Duration groupWindow, int groupMaxEvents, int groupWriters, int rateLimitPerSecond) {
     }
 
     public record Epic(Duration readinessProbeInterval) {

@@ -37,8 +37,20 @@ public final class ConnectionTester {
     private final WebClient client;
     private final TokenProvider tokens;
     private final String publicBaseUrl;
+    private final Resolver resolver;
+
+    /** The system's name resolution (blocking: called on a worker thread); tests give another resolver. */
+    @FunctionalInterface
+    public interface Resolver {
+        InetAddress[] resolve(String host) throws UnknownHostException;
+    }
 
     public ConnectionTester(Vertx vertx, WebClient client, TokenProvider tokens, String publicBaseUrl) {
+        this(vertx, client, tokens, publicBaseUrl, InetAddress::getAllByName);
+    }
+
+    public ConnectionTester(Vertx vertx, WebClient client, TokenProvider tokens, String publicBaseUrl, Resolver resolver) {
+        this.resolver = resolver;
         this.vertx = vertx;
         this.client = client;
         this.tokens = tokens;
@@ -82,7 +94,16 @@ public final class ConnectionTester {
     private Future<JsonObject> dns(String host) {
         return vertx.executeBlocking(() -> {
             try {
-                InetAddress[] all = InetAddress.getAllByName(host);
+                InetAddress[] all = resolver.resolve(host);
+                for (InetAddress a : all) {
+                    // a name an admin may register (a hospital's DNS) that points at a metadata service: no request
+                    // is sent (the steps after dns are skipped)
+                    String why = OutboundAddresses.refusedAddress(a);
+                    if (why != null) {
+                        return step("dns", "failed", host + " resolves to " + a.getHostAddress() + ", which " + why
+                                + ": refused, no request was sent");
+                    }
+                }
                 return step("dns", "ok", host + " resolves to " + Arrays.stream(all).map(InetAddress::getHostAddress)
                         .limit(4).collect(Collectors.joining(", ")));
             } catch (UnknownHostException e) {

@@ -17,6 +17,7 @@ import io.vertx.ext.web.RoutingContext;
  */
 public final class JwksRoutes {
     public static final Duration MAX_AGE = Duration.ofMinutes(5);
+    private static final java.util.regex.Pattern ENVIRONMENT_ID = java.util.regex.Pattern.compile("[a-z0-9-]{1,64}");
 
     private final SigningKeyStore store;
     private final Duration retireAfter;
@@ -37,6 +38,10 @@ public final class JwksRoutes {
             return;
         }
         String id = file.substring(0, file.length() - 5);
+        if (!ENVIRONMENT_ID.matcher(id).matches()) { // never a query for what cannot be an id (a NUL is a 500 there)
+            ctx.fail(Problem.notFound("no JWK set at " + ctx.request().path()));
+            return;
+        }
         store.keys(id).onSuccess(keys -> {
             if (keys.isEmpty()) {
                 ctx.fail(Problem.notFound("no environment with id '" + id + "'"));

@@ -27,11 +27,15 @@ public final class ManagementApi extends VerticleBase {
     private final BooleanSupplier deployed;
     private final EnvironmentRoutes environments;
     private final OperationsRoutes operations;
+    private final ConnectionGuard guard;
     private HttpServer server;
+    private Router router;
 
     public ManagementApi(GatewayConfig.Endpoint endpoint, BearerAuth auth, GatewayMetrics metrics, Pool pool,
-                         BooleanSupplier deployed, EnvironmentRoutes environments, OperationsRoutes operations) {
+                         BooleanSupplier deployed, EnvironmentRoutes environments, OperationsRoutes operations,
+                         ConnectionGuard guard) {
         this.endpoint = endpoint;
+        this.guard = guard;
         this.auth = auth;
         this.metrics = metrics;
         this.pool = pool;
@@ -42,7 +46,8 @@ public final class ManagementApi extends VerticleBase {
 
     @Override
     public Future<?> start() {
-        Router router = Router.router(vertx);
+        router = Router.router(vertx);
+        router.route().handler((io.vertx.ext.web.handler.PlatformHandler) Problems::requireDecodableUri);
         router.get("/health/live").handler(ctx -> json(ctx, 200, new JsonObject().put("status", "UP")));
         router.get("/health/ready").handler(this::ready);
         router.get("/metrics").handler(ctx -> ctx.response()
@@ -53,7 +58,8 @@ public final class ManagementApi extends VerticleBase {
         environments.mount(router);
         operations.mount(router);
         router.route().failureHandler(Problems::handle);
-        server = vertx.createHttpServer(PublicApi.serverOptions()).requestHandler(router);
+        Problems.forUnmatched(router);
+        server = guard.install(vertx, vertx.createHttpServer(guard.serverOptions()), router);
         return server.listen(endpoint.port(), endpoint.host());
     }
 
@@ -77,6 +83,11 @@ public final class ManagementApi extends VerticleBase {
     @Override
     public Future<?> stop() {
         return server == null ? Future.succeededFuture() : server.shutdown(1, TimeUnit.SECONDS);
+    }
+
+    /** The routes (tests walk them to check every route's auth). */
+    public Router router() {
+        return router;
     }
 
     public int port() {

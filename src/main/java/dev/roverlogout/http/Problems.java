@@ -55,6 +55,32 @@ public final class Problems {
         };
     }
 
+    /**
+     * Requests no route ends (a path that matched only a prefix route such as {@code /admin/*}, or none at all) get
+     * problem details too, not Vert.x's HTML page.
+     */
+    public static void forUnmatched(io.vertx.ext.web.Router router) {
+        for (int status : new int[] {400, 404, 405, 406, 413, 415, 500}) {
+            router.errorHandler(status, Problems::handle);
+        }
+    }
+
+    /**
+     * A first handler for every route: a path or query string that is not valid percent-encoding
+     * ({@code /admin/environments/%}, {@code ?limit=%zz}) makes Vert.x throw when it matches a route or a route reads a
+     * parameter, which would end as a 500; here it is a 400.
+     */
+    public static void requireDecodableUri(RoutingContext ctx) {
+        try {
+            ctx.normalizedPath();
+            ctx.queryParams();
+        } catch (IllegalArgumentException e) {
+            ctx.fail(Problem.badRequest("the path or query string is not valid percent-encoding"));
+            return;
+        }
+        ctx.next();
+    }
+
     public static Problem unsupportedMediaType() {
         return new Problem(415, "unsupported-media-type", "Unsupported media type",
                 "send the body as application/json");

@@ -7,7 +7,6 @@ import dev.roverlogout.ingest.CheckInRoutes;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
-import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.web.Router;
 
 /**
@@ -20,11 +19,14 @@ public final class PublicApi extends VerticleBase {
     private final JwksRoutes jwks;
     private final BearerAuth auth;
     private final long shutdownMillis;
+    private final ConnectionGuard guard;
     private HttpServer server;
+    private Router router;
 
     public PublicApi(GatewayConfig.Endpoint endpoint, CheckInRoutes checkIns, JwksRoutes jwks, BearerAuth auth,
-                     long shutdownMillis) {
+                     long shutdownMillis, ConnectionGuard guard) {
         this.endpoint = endpoint;
+        this.guard = guard;
         this.checkIns = checkIns;
         this.jwks = jwks;
         this.auth = auth;
@@ -33,25 +35,24 @@ public final class PublicApi extends VerticleBase {
 
     @Override
     public Future<?> start() {
-        Router router = Router.router(vertx);
+        router = Router.router(vertx);
+        router.route().handler((io.vertx.ext.web.handler.PlatformHandler) Problems::requireDecodableUri);
         checkIns.mount(router, auth);
         jwks.mount(router);
         router.route().failureHandler(Problems::handle);
-        server = vertx.createHttpServer(serverOptions()).requestHandler(router);
+        Problems.forUnmatched(router);
+        server = guard.install(vertx, vertx.createHttpServer(guard.serverOptions()), router);
         return server.listen(endpoint.port(), endpoint.host());
-    }
-
-    static HttpServerOptions serverOptions() {
-        return new HttpServerOptions()
-                .setIdleTimeout(60)
-                .setIdleTimeoutUnit(TimeUnit.SECONDS)
-                .setMaxHeaderSize(16 * 1024)
-                .setMaxInitialLineLength(8 * 1024);
     }
 
     @Override
     public Future<?> stop() {
         return server == null ? Future.succeededFuture() : server.shutdown(shutdownMillis, TimeUnit.MILLISECONDS);
+    }
+
+    /** This instance's routes (tests walk them to check every route's auth). */
+    public Router router() {
+        return router;
     }
 
     /** The port actually bound (differs from the configured one when that is 0). */

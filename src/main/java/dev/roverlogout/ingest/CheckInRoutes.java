@@ -34,6 +34,7 @@ public final class CheckInRoutes {
     private final QueueStats queueStats;
     private final GatewayMetrics metrics;
     private final GatewayConfig.Ingest config;
+    private final IngestRateLimit rateLimit;
 
     public CheckInRoutes(GroupCommitter committer, EnvironmentDirectory environments, QueueStats queueStats,
                          GatewayMetrics metrics, GatewayConfig.Ingest config) {
@@ -42,6 +43,7 @@ public final class CheckInRoutes {
         this.queueStats = queueStats;
         this.metrics = metrics;
         this.config = config;
+        this.rateLimit = new IngestRateLimit(config.rateLimitPerSecond(), System.nanoTime());
     }
 
     public void mount(Router router, BearerAuth auth) {
@@ -70,6 +72,12 @@ public final class CheckInRoutes {
     private Future<JsonObject> ingest(RoutingContext ctx) {
         String requestId = ctx.get(REQUEST_ID_KEY);
         List<CheckInEvent> events = CheckInValidator.parse(ctx.body().buffer(), requestId);
+        long retryAfter = rateLimit.tryTake(events.size(), System.nanoTime());
+        if (retryAfter > 0) {
+            throw new Problem(429, "rate-limited", "Too many requests", "this token is over ingest.rateLimitPerSecond ("
+                    + config.rateLimitPerSecond() + " events/s on this replica); nothing was stored, retry after "
+                    + retryAfter + " s").header("Retry-After", Long.toString(retryAfter));
+        }
         Set<String> ids = new LinkedHashSet<>();
         events.forEach(e -> ids.add(e.environmentId()));
         return environments.unknown(ids).recover(e -> Future.failedFuture(e instanceof Problem ? e
@@ -146,6 +154,7 @@ public final class CheckInRoutes {
                 case 413 -> "too_large";
                 case 415 -> "unsupported_media_type";
                 case 422 -> "unknown_environment";
+                case 429 -> "rate_limited";
                 case 503 -> "backlog".equals(p.extension("reason")) ? "backlog" : "unavailable";
                 default -> "error";
             };

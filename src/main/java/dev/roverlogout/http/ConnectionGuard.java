@@ -1,0 +1,109 @@
+package dev.roverlogout.http;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import dev.roverlogout.config.GatewayConfig;
+import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+
+/**
+ * What a server does against slow and abusive clients (docs/security.md): idle timeout, header size limits, a
+ * deadline for each request head (slowloris: a client that trickles a byte now and then is never idle) and a cap on
+ * open connections. One guard per server (public or management) and replica, shared by the server's verticle
+ * instances; {@link #install} once per instance, on its event loop.
+ *
+ * <p>The head deadline: a new connection must deliver its first complete request line and headers within
+ * {@code headerTimeout}; a kept-alive connection its next one within {@code idleTimeout} of the previous response.
+ * The body is not covered (bounded by the body limits and the idle timeout).
+ *
+ * <p>Vert.x has no connection limit of its own: a connection over the cap is accepted and closed at once (the
+ * Vert.x maintainers' advice), which costs the kernel an accept but never an event-loop task beyond that.
+ */
+public final class ConnectionGuard {
+    /** Longest request line and total header size; over them Vert.x answers 414 / 431 and closes. */
+    public static final int MAX_INITIAL_LINE = 8 * 1024;
+    public static final int MAX_HEADER_SIZE = 16 * 1024;
+
+    private final GatewayConfig.Connections config;
+    private final AtomicInteger open = new AtomicInteger();
+
+    public ConnectionGuard(GatewayConfig.Connections config) {
+        this.config = config;
+    }
+
+    /**
+     * The server options both ports use. HTTP/2 over cleartext is off: nothing of ours speaks it, and with it on
+     * Vert.x waits for the first bytes (to sniff the HTTP/2 preface) before it even reports the connection.
+     */
+    public HttpServerOptions serverOptions() {
+        return new HttpServerOptions()
+                .setIdleTimeout((int) Math.max(1, config.idleTimeout().toSeconds()))
+                .setIdleTimeoutUnit(TimeUnit.SECONDS)
+                .setMaxHeaderSize(MAX_HEADER_SIZE)
+                .setMaxInitialLineLength(MAX_INITIAL_LINE)
+                .setHttp2ClearTextEnabled(false);
+    }
+
+    /** Installs the guard on {@code server} (of the calling verticle instance) in front of {@code requests}. */
+    public HttpServer install(Vertx vertx, HttpServer server, Handler<HttpServerRequest> requests) {
+        // this instance's live connections and the timer of their head deadline (NONE while a request is handled):
+        // touched only on this instance's event loop, so no lock
+        Map<HttpConnection, Long> live = new HashMap<>();
+        long headerMillis = config.headerTimeout().toMillis();
+        long nextHeadMillis = config.idleTimeout().toMillis();
+        server.connectionHandler(conn -> {
+            int now = open.incrementAndGet();
+            if (config.maxConnections() > 0 && now > config.maxConnections()) {
+                open.decrementAndGet();
+                conn.close();
+                return;
+            }
+            live.put(conn, NONE);
+            conn.closeHandler(v -> {
+                open.decrementAndGet();
+                cancel(vertx, live.remove(conn));
+            });
+            arm(vertx, live, conn, headerMillis);
+        });
+        return server.requestHandler(req -> {
+            HttpConnection conn = req.connection();
+            if (live.containsKey(conn)) {
+                cancel(vertx, live.put(conn, NONE));
+            }
+            req.response().endHandler(v -> arm(vertx, live, conn, nextHeadMillis));
+            requests.handle(req);
+        });
+    }
+
+    private static final long NONE = -1;
+
+    private static void arm(Vertx vertx, Map<HttpConnection, Long> live, HttpConnection conn, long millis) {
+        if (!live.containsKey(conn)) {
+            return; // closed meanwhile
+        }
+        long timer = vertx.setTimer(millis, t -> {
+            if (live.replace(conn, t, NONE)) {
+                conn.close();
+            }
+        });
+        cancel(vertx, live.put(conn, timer));
+    }
+
+    private static void cancel(Vertx vertx, Long timer) {
+        if (timer != null && timer != NONE) {
+            vertx.cancelTimer(timer);
+        }
+    }
+
+    /** Connections open now on this server (all instances). */
+    public int open() {
+        return open.get();
+    }
+}

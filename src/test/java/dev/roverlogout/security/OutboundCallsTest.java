@@ -1,0 +1,201 @@
+package dev.roverlogout.security;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.InetAddress;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import dev.roverlogout.epic.ConnectionTester;
+import dev.roverlogout.epic.EpicClient;
+import dev.roverlogout.metrics.GatewayMetrics;
+import dev.roverlogout.testing.Await;
+import dev.roverlogout.testing.Fixtures;
+import dev.roverlogout.testing.HostileOracle;
+import dev.roverlogout.testing.Http;
+import dev.roverlogout.testing.SimulatedEpic;
+import dev.roverlogout.testing.TestGateway;
+import dev.roverlogout.testing.TestPostgres;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.SelfSignedCertificate;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+
+/**
+ * Where the gateway sends requests on an admin's word (SSRF): link-local and cloud-metadata hosts refused with a 400
+ * naming the field (even with allowInsecure), private networks and loopback allowed, names resolving to a metadata
+ * address refused by test-connection, redirects never followed, TLS certificates always verified — against a real
+ * gateway with its lanes on.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class OutboundCallsTest {
+    private static final List<String> REFUSED = List.of("http://169.254.169.254", "http://169.254.169.254/latest/meta-data",
+            "http://169.254.0.1:8080", "https://[fe80::1]", "https://[fe80::abcd:1]:8443", "https://[fd00:ec2::254]",
+            "http://[::ffff:169.254.169.254]", "http://[64:ff9b::a9fe:a9fe]", "http://100.100.100.200",
+            "https://metadata.google.internal", "https://METADATA.google.internal.", "http://metadata",
+            "http://2852039166", "http://0xa9fea9fe", "http://0251.0376.0251.0376", "http://169.254.169.254.");
+    private static final List<String> ALLOWED = List.of("http://10.1.2.3", "http://192.168.10.20:8443", "http://172.16.0.1",
+            "http://127.0.0.1:1", "https://epic.hospital.local", "http://[fd12:3456::1]", "https://[::1]:8443");
+
+    private TestGateway gw;
+    private Http http;
+    private Vertx vertx;
+    private HttpServer redirector;
+    private HttpServer target;
+    private HttpServer selfSigned;
+    private final AtomicInteger targetRequests = new AtomicInteger();
+    private final AtomicInteger redirectedCalls = new AtomicInteger();
+    private final AtomicInteger selfSignedRequests = new AtomicInteger();
+
+    @BeforeAll
+    void start() {
+        gw = TestGateway.start(Map.of("RLG_DISPATCH_ENABLED", "true", "RLG_DISPATCH_LEASEDURATION", "3s",
+                "RLG_DISPATCH_POLLINTERVAL", "500ms"));
+        http = new Http();
+        vertx = Vertx.vertx();
+        target = TestGateway.join(vertx.createHttpServer().requestHandler(r -> {
+            targetRequests.incrementAndGet();
+            r.response().end("{\"access_token\":\"stolen\",\"expires_in\":300}");
+        }).listen(0, "127.0.0.1"));
+        String targetUrl = "http://127.0.0.1:" + target.actualPort();
+        // an Epic stand-in that issues tokens but answers every other call with a redirect to another server
+        redirector = TestGateway.join(vertx.createHttpServer().requestHandler(r -> {
+            if (r.path().endsWith("/oauth2/token")) {
+                r.response().putHeader("Content-Type", "application/json")
+                        .end("{\"access_token\":\"t\",\"token_type\":\"Bearer\",\"expires_in\":300}");
+            } else {
+                redirectedCalls.incrementAndGet();
+                r.response().setStatusCode(307).putHeader("Location", targetUrl + r.uri()).end();
+            }
+        }).listen(0, "127.0.0.1"));
+        SelfSignedCertificate cert = SelfSignedCertificate.create("localhost");
+        selfSigned = TestGateway.join(vertx.createHttpServer(new HttpServerOptions().setSsl(true)
+                .setKeyCertOptions(cert.keyCertOptions())).requestHandler(r -> {
+                    selfSignedRequests.incrementAndGet();
+                    r.response().end("{\"access_token\":\"t\",\"expires_in\":300}");
+                }).listen(0, "127.0.0.1"));
+    }
+
+    @AfterAll
+    void stop() {
+        TestGateway.join(vertx.close());
+        http.close();
+        gw.close();
+    }
+
+    private HttpResponse<Buffer> create(String id, JsonObject overrides) {
+        JsonObject body = Fixtures.environment(id).put("allowInsecure", true);
+        overrides.forEach(e -> body.put(e.getKey(), e.getValue()));
+        return http.post(gw.managementPort(), "/admin/environments", TestGateway.ADMIN, body);
+    }
+
+    private static void assertFieldRefused(HttpResponse<Buffer> r, String field, String what) {
+        assertThat(r.statusCode()).as(what).isEqualTo(400);
+        HostileOracle.assertProblem(r, what);
+        assertThat(r.bodyAsJsonObject().getJsonArray("errors").stream().map(e -> ((JsonObject) e).getString("field")))
+                .as(what).contains(field);
+    }
+
+    @Test
+    @DisplayName("link-local and cloud-metadata hosts are 400 naming the field, even with allowInsecure, on create and PATCH")
+    void metadataHostsRefused() {
+        int n = 0;
+        for (String url : REFUSED) {
+            String id = "ssrf-" + n++;
+            assertFieldRefused(create(id, new JsonObject().put("interconnectUrl", url)), "interconnectUrl", url);
+            assertFieldRefused(create(id, new JsonObject().put("tokenAudience", url + "/oauth2/token")), "tokenAudience", url);
+        }
+        assertThat(TestPostgres.count(gw.databaseUrl(), "SELECT count(*) FROM environment WHERE id LIKE 'ssrf-%'")).isZero();
+        assertThat(create("ssrf-patch", new JsonObject()).statusCode()).isEqualTo(201);
+        for (String url : REFUSED) {
+            assertFieldRefused(http.send(HttpMethod.PATCH, gw.managementPort(), "/admin/environments/ssrf-patch",
+                    TestGateway.ADMIN, new JsonObject().put("interconnectUrl", url)), "interconnectUrl", url);
+        }
+        assertThat(TestPostgres.column(gw.databaseUrl(), "SELECT interconnect_url FROM environment WHERE id = 'ssrf-patch'"))
+                .containsExactly("https://epic.example.org");
+    }
+
+    @Test
+    @DisplayName("private networks and loopback stay allowed: hospital Epic servers live there")
+    void privateNetworksAllowed() {
+        int n = 0;
+        for (String url : ALLOWED) {
+            assertThat(create("lan-" + n++, new JsonObject().put("interconnectUrl", url)).statusCode()).as(url).isEqualTo(201);
+        }
+    }
+
+    @Test
+    @DisplayName("test-connection refuses a name that resolves to a metadata address: dns failed, nothing sent")
+    void resolvedMetadataAddressRefused() throws Exception {
+        assertThat(create("dns-meta", new JsonObject().put("interconnectUrl", "https://epic.hospital.test")).statusCode())
+                .isEqualTo(201);
+        try (SimulatedEpic sim = new SimulatedEpic(gw, http, new JsonArray())) {
+            var tokens = sim.tokenProvider(new GatewayMetrics());
+            WebClient client = WebClient.create(sim.vertx(), EpicClient.clientOptions());
+            InetAddress metadata = InetAddress.getByName("169.254.169.254");
+            InetAddress hospital = InetAddress.getByName("10.20.30.40");
+            ConnectionTester toMetadata = new ConnectionTester(sim.vertx(), client, tokens, "http://gw",
+                    host -> new InetAddress[] {hospital, metadata});
+            JsonObject refused = TestGateway.join(toMetadata.test(sim.environment("dns-meta")));
+            assertThat(refused.getBoolean("ok")).isFalse();
+            assertThat(refused.getJsonArray("steps").stream().map(s -> ((JsonObject) s).getString("status")))
+                    .containsExactly("failed", "skipped", "skipped", "skipped");
+            assertThat(refused.getJsonArray("steps").getJsonObject(0).getString("message")).contains("169.254.169.254");
+            ConnectionTester toHospital = new ConnectionTester(sim.vertx(), client, tokens, "http://gw",
+                    host -> new InetAddress[] {hospital});
+            JsonObject allowed = TestGateway.join(toHospital.test(sim.environment("dns-meta")));
+            assertThat(allowed.getJsonArray("steps").getJsonObject(0).getString("status")).isEqualTo("ok");
+        }
+    }
+
+    @Test
+    @DisplayName("redirects are never followed: the token step fails on a redirect, a 307 from Epic dead-letters the job")
+    void redirectsNotFollowed() throws Exception {
+        String url = "http://127.0.0.1:" + redirector.actualPort();
+        assertThat(create("redir", new JsonObject().put("interconnectUrl", url)).statusCode()).isEqualTo(201);
+        assertThat(http.post(gw.managementPort(), "/admin/environments/redir/activate", TestGateway.ADMIN, null)
+                .statusCode()).isEqualTo(200);
+        assertThat(http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST,
+                Fixtures.checkIn("redir-1", "redir", "dev-redir", "2026-11-29T07:00:00Z")).statusCode()).isEqualTo(202);
+        Await.until(() -> "failed".equals(jobState("dev-redir")), 30);
+        assertThat(redirectedCalls.get()).as("the call reached the redirecting Epic").isGreaterThanOrEqualTo(1);
+        assertThat(targetRequests.get()).as("and never the server it redirected to").isZero();
+        assertThat(TestPostgres.column(gw.databaseUrl(), "SELECT last_error FROM disassociation_job WHERE device_id = 'dev-redir'")
+                .get(0).toString()).startsWith("307");
+    }
+
+    @Test
+    @DisplayName("an Epic with a self-signed certificate gets no request: TLS is verified on every call, the job waits")
+    void certificatesVerified() throws Exception {
+        String url = "https://localhost:" + selfSigned.actualPort();
+        assertThat(create("tls-bad", new JsonObject().put("interconnectUrl", url).put("allowInsecure", false)).statusCode())
+                .isEqualTo(201);
+        assertThat(http.post(gw.managementPort(), "/admin/environments/tls-bad/activate", TestGateway.ADMIN, null)
+                .statusCode()).isEqualTo(200);
+        assertThat(http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST,
+                Fixtures.checkIn("tls-1", "tls-bad", "dev-tls", "2026-11-29T07:00:00Z")).statusCode()).isEqualTo(202);
+        Await.until(() -> http.get(gw.managementPort(), "/metrics", null).bodyAsString()
+                .contains("rlg_token_requests_total{environment=\"tls-bad\""), 30);
+        assertThat(selfSignedRequests.get()).as("no HTTP request passed the failed handshake").isZero();
+        assertThat(jobState("dev-tls")).as("a token failure is retried, never a dead letter").isIn("queued", "sending");
+    }
+
+    private String jobState(String device) {
+        List<Object> states = TestPostgres.column(gw.databaseUrl(), "SELECT state FROM disassociation_job WHERE device_id = ?",
+                device);
+        return states.isEmpty() ? null : states.get(0).toString();
+    }
+}
