@@ -25,6 +25,7 @@ import io.vertx.ext.web.client.HttpResponse;
 /**
  * The database goes away under a running, dispatching gateway (issue 7, scenarios 3 and 8): a PostgreSQL server of
  * this test's own (so that it can be stopped, restarted and made read-only), real HTTP, counted at the simulator.
+ * The long version of the restart: {@code mvn -B test -Dtest=DatabaseFaultsTest#restartMidBurst -Drlg.pg.downSeconds=60}.
  */
 class DatabaseFaultsTest {
     private static final int RATE = 200;
@@ -72,7 +73,9 @@ class DatabaseFaultsTest {
         assertThat(away.getHeader("Retry-After")).isNotBlank();
         assertThat(away.getHeader("Content-Type")).startsWith("application/problem+json");
         Await.until(() -> rig.http.get(gw.managementPort(), "/health/ready", null).statusCode() == 503, 30);
-        Thread.sleep(2000); // away for a while: the pool's connections are all dead, writers fail
+        // away for a while: the pool's connections are all dead, writers fail; the long version keeps it away for
+        // longer than the leases (-Drlg.pg.downSeconds=60), so lanes lose them and jobs under way are rescued
+        Thread.sleep(Integer.getInteger("rlg.pg.downSeconds", 2) * 1000L);
 
         postgres = EmbeddedDatabase.start(dir, port);
         Await.until(() -> rig.http.get(gw.managementPort(), "/health/ready", null).statusCode() == 200, 60);
