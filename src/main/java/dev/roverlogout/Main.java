@@ -132,23 +132,38 @@ public final class Main implements Callable<Integer> {
      */
     static int runUntilSignal(java.util.function.Supplier<Future<Void>> stop, long waitMillis, String name) {
         CompletableFuture<Void> signalled = new CompletableFuture<>();
+        CompletableFuture<Boolean> stopped = new CompletableFuture<>();
         java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
+        // the first caller runs the stop; any other (the hook after SIGHUP or System.exit during a SIGTERM stop)
+        // waits for that same stop, so the JVM never ends in the middle of a drain
         java.util.function.BooleanSupplier stopOnce = () -> {
-            if (!stopping.compareAndSet(false, true)) {
-                return true;
+            if (stopping.compareAndSet(false, true)) {
+                try {
+                    join(stop.get(), waitMillis);
+                    stopped.complete(true);
+                } catch (Exception e) {
+                    System.err.println(name + ": unclean stop: " + e);
+                    stopped.complete(false);
+                }
             }
             try {
-                join(stop.get(), waitMillis);
-                return true;
+                return stopped.get(waitMillis + 1000, TimeUnit.MILLISECONDS);
             } catch (Exception e) {
-                System.err.println(name + ": unclean stop: " + e);
                 return false;
             }
         };
-        for (String signal : List.of("TERM", "INT")) {
-            sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> signalled.complete(null));
-        }
+        // first, so that a graceful stop happens however the JVM ends (also when the signals cannot be handled)
         Runtime.getRuntime().addShutdownHook(new Thread(stopOnce::getAsBoolean, "rlg-shutdown"));
+        try {
+            for (String signal : List.of("TERM", "INT")) {
+                sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> signalled.complete(null));
+            }
+        } catch (IllegalArgumentException e) {
+            // the JVM runs with -Xrs or the platform reserves the signal: System.exit still stops gracefully (the
+            // hook), a signal then ends the process the JVM's way
+            System.err.println(name + ": cannot handle SIGTERM/SIGINT (" + e.getMessage() + "); a stop by signal "
+                    + "will not drain");
+        }
         signalled.join();
         return stopOnce.getAsBoolean() ? EXIT_OK : EXIT_RUNTIME;
     }

@@ -24,7 +24,6 @@ import io.vertx.ext.web.handler.PlatformHandler;
 
 /** {@code POST /v1/checkins} (contract §4): validate, check the backlog, group-commit, answer 202 after commit. */
 public final class CheckInRoutes {
-    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(CheckInRoutes.class);
     public static final int MAX_BODY_BYTES = 1024 * 1024;
     private static final String REQUEST_ID_KEY = "requestId";
     private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
@@ -35,6 +34,7 @@ public final class CheckInRoutes {
     private final GatewayMetrics metrics;
     private final GatewayConfig.Ingest config;
     private final IngestRateLimit rateLimit;
+    private final RefusalLog refusals = new RefusalLog();
 
     public CheckInRoutes(GroupCommitter committer, EnvironmentDirectory environments, QueueStats queueStats,
                          GatewayMetrics metrics, GatewayConfig.Ingest config) {
@@ -92,6 +92,10 @@ public final class CheckInRoutes {
                         .with("reason", "backlog"));
             }
             return committer.submit(events);
+        }).onFailure(e -> {
+            if (e instanceof Problem p && (p.status() == 422 || p.status() == 503)) {
+                rateLimit.refund(events.size()); // nothing stored and little done: lockers' retries must not pay
+            }
         }).map(results -> {
             ctx.response().setStatusCode(202);
             return toJson(results);
@@ -135,12 +139,9 @@ public final class CheckInRoutes {
         String reason = reason(ctx);
         metrics.ingestRejected(reason);
         if (ctx.failure() instanceof Problem p) {
-            // one line per refused request, keyed by its request id: the locker's team can find why; never the body
-            // or the Authorization header
-            (p.status() >= 500 ? log.atWarn() : log.atInfo())
-                    .addKeyValue("requestId", ctx.<String>get(REQUEST_ID_KEY))
-                    .addKeyValue("httpStatus", p.status()).addKeyValue("reason", reason)
-                    .log("Check-in request refused: {} {}", p.status(), p.getMessage());
+            // a line per refused request (sampled per reason), keyed by its request id: the locker's team can find
+            // why; never the body or the Authorization header
+            refusals.refused(ctx.get(REQUEST_ID_KEY), reason, p, System.nanoTime());
         }
         Problems.handle(ctx);
     }

@@ -32,6 +32,13 @@ public final class IngestRateLimit {
      * @return 0 when taken; else the whole seconds (at least 1) after which the bucket will hold them: the
      *         {@code Retry-After} of the 429
      */
+    /** Gives back {@code events} taken for a request that was then refused (422, 503): nothing of it was stored. */
+    public synchronized void refund(int events) {
+        if (rate > 0) {
+            tokens = Math.min(capacity, tokens + events);
+        }
+    }
+
     public synchronized long tryTake(int events, long nowNanos) {
         if (rate <= 0) {
             return 0;

@@ -95,12 +95,14 @@ class CrashTest {
             } finally {
                 gw.close();
             }
+        } finally {
+            GatewayProcess.deleteTree(work);
         }
     }
 
     @Test
-    @DisplayName("two replicas, kill -9 of the one holding the lane: the other takes the lane over within the lease "
-            + "period and every acknowledged check-in is called")
+    @DisplayName("two replicas, kill -9 of the one holding the lane: the other takes the lane over once the lease "
+            + "has run out (within its next supervisor round) and every acknowledged check-in is called")
     void survivorTakesOver() throws Exception {
         String db = TestPostgres.newDatabase();
         Path work = Files.createTempDirectory("rlg-replicas");
@@ -130,18 +132,20 @@ class CrashTest {
                 assertThat(owner).startsWith("replica-");
                 GatewayProcess victim = owner.startsWith("replica-a-") ? a : b;
                 GatewayProcess survivor = victim == a ? b : a;
-                long callsAtKill = rig.stats("TWO").getLong("requests");
                 long killedAt = System.nanoTime();
-                victim.kill();
+                victim.kill(); // returns once the process is gone: no request of its own can arrive after this
+                long callsAtKill = rig.stats("TWO").getLong("requests");
                 Await.until(() -> rig.stats("TWO").getLong("requests") > callsAtKill, 30);
                 long takeover = (System.nanoTime() - killedAt) / 1_000_000;
                 System.out.printf("replica %d killed (owner %s); survivor %d called Epic again after %d ms%n",
                         victim.pid(), owner, survivor.pid(), takeover);
-                assertThat(takeover).as("take-over time (ms) vs the lease").isLessThan(LEASE_SECONDS * 1000L + 5000);
+                // by design: the lease runs out, the survivor's next supervisor round (every lease/3) takes it
+                assertThat(takeover).as("take-over time (ms): lease + one supervisor round + 2 s")
+                        .isLessThan(LEASE_SECONDS * 1000L * 4 / 3 + 2000);
 
                 // the killed replica's lockers fail over to the survivor, as the Service would send them
                 FaultRig.Burst rest = rig.new Burst(() -> survivor.publicPort(), "two", victim == a ? "a" : "b", 1500, 20, 10);
-                (victim == a ? toA : toB).interrupt();
+                (victim == a ? toA : toB).halt();
                 (victim == a ? toB : toA).finish();
                 rest.start();
                 rest.finish();
@@ -160,6 +164,8 @@ class CrashTest {
                     b.close();
                 }
             }
+        } finally {
+            GatewayProcess.deleteTree(work);
         }
     }
 }

@@ -52,9 +52,20 @@ class DatabaseFaultsTest {
 
     @AfterEach
     void stop() {
-        rig.close();
-        gw.close();
-        postgres.close();
+        // in reverse order, each only if it started: a failed start must not leak this test's PostgreSQL
+        try {
+            if (rig != null) {
+                rig.close();
+            }
+            if (gw != null) {
+                gw.close();
+            }
+        } finally {
+            if (postgres != null) {
+                postgres.close();
+            }
+            dev.roverlogout.testing.GatewayProcess.deleteTree(dir.getParent());
+        }
     }
 
     @Test

@@ -38,13 +38,14 @@ class EpicFaultsTest {
     private static final int MAX_CONCURRENCY = 8;
 
     private String db;
+    private Path work;
     private GatewayProcess gw;
     private FaultRig rig;
 
     @BeforeAll
     void start() throws Exception {
         db = TestPostgres.newDatabase();
-        Path work = Files.createTempDirectory("rlg-epic-faults");
+        work = Files.createTempDirectory("rlg-epic-faults");
         int pub = GatewayProcess.freePort();
         Map<String, String> env = new HashMap<>();
         env.put("RLG_DATABASE_URL", db);
@@ -81,6 +82,7 @@ class EpicFaultsTest {
         if (gw != null) {
             gw.close();
         }
+        GatewayProcess.deleteTree(work);
     }
 
     private String metrics() {
@@ -146,40 +148,50 @@ class EpicFaultsTest {
         assertThat(TestPostgres.count(db, "SELECT count(*) FROM job_attempt a JOIN disassociation_job j ON j.id = a.job_id "
                 + "WHERE j.environment_id = 'slow' AND a.outcome = 'retry' AND a.error ILIKE '%timeout%'"))
                 .as("hung calls ended by the gateway's timeout and retried").isPositive();
-        // hung calls hold nothing once timed out: no growth beyond noise after a full GC
+        // a coarse check: nothing of the slow calls' backlog stays behind after a full GC (a leak of a few KiB per
+        // hung call would not show with this many; the soak load test watches RSS over 30 minutes)
         assertThat(heapAfter - heapBefore).isLessThan(64L << 20);
     }
 
     @Test
-    @DisplayName("a 429 storm (Epic really takes 40/s, configured 100/s): the rate in force falls under Epic's limit, "
-            + "everything is called once, and the rate climbs back to the configured one after the storm")
+    @DisplayName("a 429 storm (Epic really takes 40/s, configured 100/s): the rate in force settles under Epic's limit "
+            + "(few 429s once it has learned), everything is called once, and it climbs back to 100/s after the storm")
     void storm429() throws Exception {
         rig.configure("STORM", new JsonObject().put("rateLimitPerSecond", 40));
-        FaultRig.Burst burst = rig.new Burst(gw::publicPort, "storm", "st", 800, 50, 100);
+        // 1,200 check-ins at once: ~30 s of work at Epic's real limit
+        FaultRig.Burst burst = rig.new Burst(gw::publicPort, "storm", "st", 1200, 100, 0);
         burst.start();
-        double lowest = Double.MAX_VALUE;
-        long deadline = System.nanoTime() + 20_000_000_000L;
-        while (System.nanoTime() < deadline && lowest > 40) {
-            lowest = Math.min(lowest, gauge(metrics(), "rlg_rate_limit_per_second", "storm"));
-            Thread.sleep(100);
-        }
         burst.finish();
+        Await.until(() -> rig.stats("STORM").getLong("devices") >= 400, 60);
+        // the second part of the storm: the rate has been cut at least once; from here on, count
+        JsonObject mid = rig.stats("STORM");
+        java.util.List<Double> rates = new java.util.ArrayList<>();
+        while (rig.stats("STORM").getLong("devices") < 1100) {
+            rates.add(gauge(metrics(), "rlg_rate_limit_per_second", "storm"));
+            Thread.sleep(250);
+        }
+        JsonObject late = rig.stats("STORM");
+        long requests = late.getLong("requests") - mid.getLong("requests");
+        long refused = late.getLong("rateLimited") - mid.getLong("rateLimited");
+        double meanRate = rates.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
         FaultRig.Count count = rig.awaitDrained("STORM", burst.acknowledged, 120);
-        JsonObject stats = rig.stats("STORM");
         rig.configure("STORM", new JsonObject().put("rateLimitPerSecond", 0));
         Await.until(() -> gauge(metrics(), "rlg_rate_limit_per_second", "storm") >= RATE, 60);
-        System.out.printf("429 storm: lowest rate in force %.1f/s; %d of %d requests answered 429; %s%n", lowest,
-                stats.getLong("rateLimited"), stats.getLong("requests"), count);
-        assertThat(lowest).isLessThanOrEqualTo(40);
+        System.out.printf("429 storm, once learned: %d of %d requests answered 429; rate in force mean %.1f/s, "
+                + "range %.1f-%.1f/s (Epic takes 40/s); %s%n", refused, requests, meanRate,
+                rates.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN),
+                rates.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN), count);
         assertThat(count.lost()).as(count.toString()).isZero();
         assertThat(count.duplicates()).as(count.toString()).isZero();
-        // AIMD probes above the limit now and then; most requests must be accepted ones
-        assertThat(stats.getLong("rateLimited")).isLessThan(stats.getLong("requests") / 2);
+        // AIMD probes above the limit now and then (+10 %/s until a 429, then half): a few 429s per probe, the
+        // rest accepted; without the adaptive rate the lane would send 100/s and most would be refused
+        assertThat(refused).isLessThan(requests / 10);
+        assertThat(meanRate).isLessThanOrEqualTo(40);
     }
 
     @Test
     @DisplayName("lockers whose clocks are 10 minutes ahead or behind the gateway: a check-out still cancels a queued "
-            + "job and fences a call under way (never sent again); future- and past-dated check-ins are called")
+            + "job and fences a call under way (never sent again, even after that call fails); skewed check-ins are called")
     void clockSkew() throws Exception {
         for (Duration skew : new Duration[] {Duration.ofMinutes(10), Duration.ofMinutes(-10)}) {
             String tag = skew.isNegative() ? "behind" : "ahead";
@@ -192,17 +204,22 @@ class EpicFaultsTest {
             rig.http.post(gw.managementPort(), "/admin/environments/skew/resume", TestGateway.ADMIN, null);
             Await.until(() -> rig.calls("SKEW").getJsonObject("devices").containsKey("dev-" + tag + "-plain"), 30);
 
-            // a device handed out while its call is under way (Epic answers in 1.5 s): fenced, counted, never re-sent
+            // a device handed out while its call is under way (Epic takes 1.5 s) and that call fails with a 503, which
+            // would be retried: fenced, counted, and never sent again
+            long requestsBefore = rig.stats("SKEW").getLong("requests");
             post(checkIn(tag + "-f-in", "skew", "dev-" + tag + "-fenced", locker.plusSeconds(60).toString()));
             Await.until(() -> rig.stats("SKEW").getLong("inFlight") > 0, 30);
+            rig.configure("SKEW", new JsonObject().put("errorRate", 1.0)); // decided when Epic answers
             post(checkOut(tag + "-f-out", "skew", "dev-" + tag + "-fenced", locker.plusSeconds(61).toString()));
-            Await.until(() -> rig.calls("SKEW").getJsonObject("devices").containsKey("dev-" + tag + "-fenced"), 30);
-            Thread.sleep(1000);
+            Await.until(() -> rig.stats("SKEW").getLong("inFlight") == 0, 30);
+            rig.configure("SKEW", new JsonObject().put("errorRate", 0.0));
+            Thread.sleep(2000); // retries start after 200 ms: a re-send would arrive now and succeed
 
             JsonObject devices = rig.calls("SKEW").getJsonObject("devices");
             assertThat(devices.containsKey("dev-" + tag + "-queued")).as(tag + ": the next user was logged out").isFalse();
             assertThat(devices.getJsonObject("dev-" + tag + "-plain").getLong("calls")).isEqualTo(1);
-            assertThat(devices.getJsonObject("dev-" + tag + "-fenced").getLong("calls")).isEqualTo(1);
+            assertThat(devices.containsKey("dev-" + tag + "-fenced")).as(tag + ": the fenced call was sent again").isFalse();
+            assertThat(rig.stats("SKEW").getLong("requests") - requestsBefore).as("requests for the fenced device").isEqualTo(1);
             assertThat(TestPostgres.column(db, "SELECT state FROM disassociation_job WHERE device_id = ?",
                     "dev-" + tag + "-queued")).containsExactly("cancelled");
             assertThat(TestPostgres.column(db, "SELECT fenced_at IS NOT NULL FROM disassociation_job WHERE device_id = ?",
@@ -219,7 +236,8 @@ class EpicFaultsTest {
         Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
                 String.valueOf(gw.pid()), "GC.run").redirectErrorStream(true).start();
         jcmd.getInputStream().readAllBytes();
-        assertThat(jcmd.waitFor()).isZero();
+        assertThat(jcmd.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).as("jcmd finished").isTrue();
+        assertThat(jcmd.exitValue()).isZero();
         long used = 0;
         Matcher m = Pattern.compile("(?m)^jvm_memory_used_bytes\\{area=\"heap\",[^}]*} (\\S+)$").matcher(metrics());
         while (m.find()) {

@@ -30,6 +30,7 @@ import io.vertx.ext.web.client.HttpResponse;
 final class FaultRig implements AutoCloseable {
     final Http http = new Http();
     private final Vertx vertx = Vertx.vertx();
+    private final List<Burst> bursts = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final EpicSimulator sim;
 
     /** {@code instances}: simulator instances (name, clientId, jwksUrl, ...). */
@@ -88,6 +89,7 @@ final class FaultRig implements AutoCloseable {
         final AtomicLong refused = new AtomicLong();
         final Map<Integer, AtomicInteger> statuses = new ConcurrentHashMap<>();
         volatile Throwable failure;
+        private volatile boolean stopped;
 
         Burst(IntSupplier port, String environment, String prefix, int devices, int perRequest, long pauseMillis) {
             super("burst-" + prefix);
@@ -98,12 +100,19 @@ final class FaultRig implements AutoCloseable {
             this.perRequest = perRequest;
             this.pauseMillis = pauseMillis;
             setDaemon(true);
+            bursts.add(this);
+        }
+
+        /** Stops sending (after the request under way): a locker that goes away. */
+        void halt() {
+            stopped = true;
+            interrupt();
         }
 
         @Override
         public void run() {
             try {
-                for (int first = 0; first < devices; first += perRequest) {
+                for (int first = 0; first < devices && !stopped; first += perRequest) {
                     JsonArray events = new JsonArray();
                     List<String> ids = new ArrayList<>();
                     for (int d = first; d < Math.min(devices, first + perRequest); d++) {
@@ -113,7 +122,7 @@ final class FaultRig implements AutoCloseable {
                     }
                     JsonObject body = new JsonObject().put("events", events);
                     long giveUp = System.nanoTime() + 180_000_000_000L;
-                    while (true) {
+                    while (!stopped) {
                         int status = post(body);
                         statuses.computeIfAbsent(status, s -> new AtomicInteger()).incrementAndGet();
                         if (status == 202) {
@@ -127,6 +136,10 @@ final class FaultRig implements AutoCloseable {
                         Thread.sleep(200);
                     }
                     Thread.sleep(pauseMillis);
+                }
+            } catch (InterruptedException e) {
+                if (!stopped) {
+                    failure = e;
                 }
             } catch (Throwable t) {
                 failure = t;
@@ -187,7 +200,10 @@ final class FaultRig implements AutoCloseable {
                 stats(instance).getLong("requests"));
     }
 
-    /** Waits until every acknowledged device has had its call (or {@code seconds} pass), then counts. */
+    /**
+     * Waits until every acknowledged device has had its call (or {@code seconds} pass) and then until no request
+     * has reached Epic for 3 s (a late repeat, e.g. a rescued job, is counted too), then counts.
+     */
     Count awaitDrained(String instance, Set<String> acknowledged, int seconds) throws Exception {
         long deadline = System.nanoTime() + seconds * 1_000_000_000L;
         Count c = count(instance, acknowledged);
@@ -195,11 +211,29 @@ final class FaultRig implements AutoCloseable {
             Thread.sleep(250);
             c = count(instance, acknowledged);
         }
-        return c;
+        long requests = -1;
+        long quietSince = System.nanoTime();
+        while (System.nanoTime() - quietSince < 3_000_000_000L && System.nanoTime() < deadline) {
+            long now = stats(instance).getLong("requests");
+            if (now != requests) {
+                requests = now;
+                quietSince = System.nanoTime();
+            }
+            Thread.sleep(250);
+        }
+        return count(instance, acknowledged);
     }
 
     @Override
     public void close() {
+        bursts.forEach(Burst::halt);
+        for (Burst b : bursts) {
+            try {
+                b.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         http.close();
         TestGateway.join(vertx.close());
     }

@@ -102,7 +102,7 @@ public final class GatewayProcess implements AutoCloseable {
             }
             sleep(200);
         }
-        process.destroyForcibly();
+        close();
         throw new IllegalStateException("gateway not ready within " + limit + "; see " + log);
     }
 
@@ -147,11 +147,35 @@ public final class GatewayProcess implements AutoCloseable {
         }
     }
 
+    /**
+     * SIGTERM, then SIGKILL if it has not exited within 15 s. TERM first: on the embedded database the gateway stops
+     * its PostgreSQL (a daemon, not a child of this JVM's process tree) only when it stops gracefully.
+     */
     @Override
     public void close() {
         if (process.isAlive()) {
-            process.destroyForcibly();
-            waitFor(Duration.ofSeconds(30));
+            process.destroy();
+            try {
+                if (!process.waitFor(15, TimeUnit.SECONDS)) {
+                    process.destroyForcibly();
+                    process.waitFor(30, TimeUnit.SECONDS);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                process.destroyForcibly();
+            }
+        }
+    }
+
+    /** Deletes {@code dir} and everything below it, as far as possible (test data directories can be large). */
+    public static void deleteTree(Path dir) {
+        if (dir == null || !Files.exists(dir)) {
+            return;
+        }
+        try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
+            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // best effort
         }
     }
 
