@@ -121,7 +121,7 @@ public final class ConfigLoader {
                 endpoint("http"),
                 endpoint("management"),
                 new GatewayConfig.Connections(positive("http.idleTimeout"), positive("http.headerTimeout"),
-                        intIn("http.maxConnections", 0, 1_000_000)),
+                        positive("http.bodyTimeout"), intIn("http.maxConnections", 0, 1_000_000)),
                 new GatewayConfig.Database(databaseUrl(), path("database.embeddedDir"),
                         intIn("database.poolSize", 1, 200), duration("database.connectTimeout")),
                 path("dataDir"),

@@ -38,6 +38,7 @@ public record GatewayConfig(
         d.put("management.port", "8081");
         d.put("http.idleTimeout", "60s");
         d.put("http.headerTimeout", "10s");
+        d.put("http.bodyTimeout", "10s");
         d.put("http.maxConnections", "10000");
         d.put("database.url", "");
         d.put("database.embeddedDir", "data/pg");
@@ -87,10 +88,13 @@ public record GatewayConfig(
      * @param headerTimeout  a connection must deliver a complete request head (request line and headers) this long
      *                       after it opened or its previous response ended, else it is closed (slowloris: a client
      *                       trickling a byte now and then is never idle)
+     * @param bodyTimeout    a request whose head arrived must deliver its whole body this long after the head, else
+     *                       the connection is closed (a body trickled a byte now and then is never idle either); the
+     *                       time the gateway takes to answer does not count
      * @param maxConnections open connections per server and replica above which new ones are closed at once; 0 = no
      *                       limit
      */
-    public record Connections(Duration idleTimeout, Duration headerTimeout, int maxConnections) {
+    public record Connections(Duration idleTimeout, Duration headerTimeout, Duration bodyTimeout, int maxConnections) {
     }
 
     /**

@@ -15,13 +15,16 @@ import io.vertx.core.http.HttpServerRequest;
 
 /**
  * What a server does against slow and abusive clients (docs/security.md): idle timeout, header size limits, a
- * deadline for each request head (slowloris: a client that trickles a byte now and then is never idle) and a cap on
- * open connections. One guard per server (public or management) and replica, shared by the server's verticle
+ * deadline for each request head (slowloris: a client that trickles a byte now and then is never idle), one for each
+ * request body, and a cap on open connections. One guard per server (public or management) and replica, shared by the server's verticle
  * instances; {@link #install} once per instance, on its event loop.
  *
  * <p>The head deadline: a new connection must deliver its first complete request line and headers within
  * {@code headerTimeout}; a kept-alive connection its next one within {@code idleTimeout} of the previous response.
- * The body is not covered (bounded by the body limits and the idle timeout).
+ * The body deadline: a request must be received whole within {@code bodyTimeout} of its head, else the connection is
+ * closed (a body trickled a byte now and then is never idle, and a request without its body cannot be answered). Only
+ * receiving counts: once the request has ended, the time the gateway takes to answer (a group commit, a
+ * test-connection) is not limited here.
  *
  * <p>Vert.x has no connection limit of its own: a connection over the cap is accepted and closed at once (the
  * Vert.x maintainers' advice), which costs the kernel an accept but never an event-loop task beyond that.
@@ -58,6 +61,7 @@ public final class ConnectionGuard {
         Map<HttpConnection, Long> live = new HashMap<>();
         long headerMillis = config.headerTimeout().toMillis();
         long nextHeadMillis = config.idleTimeout().toMillis();
+        long bodyMillis = config.bodyTimeout().toMillis();
         server.connectionHandler(conn -> {
             int now = open.incrementAndGet();
             if (config.maxConnections() > 0 && now > config.maxConnections()) {
@@ -77,6 +81,9 @@ public final class ConnectionGuard {
             if (live.containsKey(conn)) {
                 cancel(vertx, live.put(conn, NONE));
             }
+            if (!req.isEnded()) {
+                bodyDeadline(vertx, req, conn, bodyMillis);
+            }
             req.response().endHandler(v -> arm(vertx, live, conn, nextHeadMillis));
             requests.handle(req);
         });
@@ -94,6 +101,21 @@ public final class ConnectionGuard {
             }
         });
         cancel(vertx, live.put(conn, timer));
+    }
+
+    /**
+     * Closes {@code conn} unless {@code req} has been received whole within {@code millis}. A timer of its own, apart
+     * from the head deadline's: an early answer (401, 413) re-arms that one while the body may still be arriving.
+     * {@link HttpServerRequest#end()} is a future of its own, independent of the end handler BodyHandler sets; it
+     * fails when the connection closes first, which cancels the timer too.
+     */
+    private static void bodyDeadline(Vertx vertx, HttpServerRequest req, HttpConnection conn, long millis) {
+        long timer = vertx.setTimer(millis, t -> {
+            if (!req.isEnded()) {
+                conn.close();
+            }
+        });
+        req.end().onComplete(ar -> vertx.cancelTimer(timer));
     }
 
     private static void cancel(Vertx vertx, Long timer) {

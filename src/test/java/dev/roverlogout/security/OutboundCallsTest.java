@@ -15,6 +15,7 @@ import org.junit.jupiter.api.TestInstance;
 
 import dev.roverlogout.epic.ConnectionTester;
 import dev.roverlogout.epic.EpicClient;
+import dev.roverlogout.epic.OutboundAddresses;
 import dev.roverlogout.metrics.GatewayMetrics;
 import dev.roverlogout.testing.Await;
 import dev.roverlogout.testing.Fixtures;
@@ -46,9 +47,16 @@ class OutboundCallsTest {
             "http://169.254.0.1:8080", "https://[fe80::1]", "https://[fe80::abcd:1]:8443", "https://[fd00:ec2::254]",
             "http://[::ffff:169.254.169.254]", "http://[64:ff9b::a9fe:a9fe]", "http://100.100.100.200",
             "https://metadata.google.internal", "https://METADATA.google.internal.", "http://metadata",
-            "http://2852039166", "http://0xa9fea9fe", "http://0251.0376.0251.0376", "http://169.254.169.254.");
+            "http://2852039166", "http://0xa9fea9fe", "http://0251.0376.0251.0376", "http://169.254.169.254.",
+            // IPv6 forms that carry 169.254.169.254 (or 100.100.100.200) to a translator or tunnel
+            "http://[::169.254.169.254]", "http://[::a9fe:a9fe]", "http://[::ffff:0:169.254.169.254]",
+            "http://[64:ff9b::6464:64c8]", "http://[64:ff9b:1::a9fe:a9fe]", "http://[64:ff9b:1:a9fe:a9:fe00::]",
+            "http://[2002:a9fe:a9fe::1]", "https://[2002:a9fe:a9fe:1::]:8443", "http://[2001:0:4136:e378:8000:63bf:5601:5601]");
     private static final List<String> ALLOWED = List.of("http://10.1.2.3", "http://192.168.10.20:8443", "http://172.16.0.1",
-            "http://127.0.0.1:1", "https://epic.hospital.local", "http://[fd12:3456::1]", "https://[::1]:8443");
+            "http://127.0.0.1:1", "https://epic.hospital.local", "http://[fd12:3456::1]", "https://[::1]:8443",
+            // embedded private and loopback addresses are judged like the plain ones: allowed
+            "http://[::]", "http://[::ffff:10.1.2.3]", "http://[::10.1.2.3]", "http://[64:ff9b::10.1.2.3]",
+            "http://[64:ff9b:1::192.168.10.20]", "http://[2002:c0a8:a14::1]", "http://[2001:db8::a9fe:a9fe]");
 
     private TestGateway gw;
     private Http http;
@@ -134,6 +142,21 @@ class OutboundCallsTest {
         int n = 0;
         for (String url : ALLOWED) {
             assertThat(create("lan-" + n++, new JsonObject().put("interconnectUrl", url)).statusCode()).as(url).isEqualTo(201);
+        }
+    }
+
+    @Test
+    @DisplayName("a resolved IPv6 address carrying a link-local or metadata IPv4 address is refused, naming the form")
+    void embeddedIPv4InResolvedAddresses() throws Exception {
+        Map<String, String> refused = Map.of("::a9fe:a9fe", "IPv4-compatible", "64:ff9b::a9fe:a9fe", "NAT64",
+                "64:ff9b:1:a9fe:a9:fe00::", "NAT64 64:ff9b:1::/48", "2002:a9fe:a9fe::1", "6to4",
+                "2001:0:4136:e378:8000:63bf:5601:5601", "Teredo client", "::ffff:0:6464:64c8", "IPv4-translated");
+        for (var e : refused.entrySet()) {
+            String why = OutboundAddresses.refusedAddress(InetAddress.getByName(e.getKey()));
+            assertThat(why).as(e.getKey()).isNotNull().contains(e.getValue());
+        }
+        for (String allowed : List.of("::", "::1", "64:ff9b::a01:203", "2002:a01:203::1", "2001:db8::1", "2606:4700::1111")) {
+            assertThat(OutboundAddresses.refusedAddress(InetAddress.getByName(allowed))).as(allowed).isNull();
         }
     }
 

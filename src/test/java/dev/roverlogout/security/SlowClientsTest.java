@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
@@ -30,13 +32,14 @@ import io.vertx.ext.web.client.HttpResponse;
 
 /**
  * Slow and abusive clients against real gateways over raw sockets: slowloris and silent connections are closed by the
- * request-head deadline, oversized heads are refused without harm, the connection cap holds, and the per-token ingest
+ * request-head deadline, a body trickled after a complete head by the body deadline (while a request answered slowly
+ * is not cut), oversized heads are refused without harm, the connection cap holds, and the per-token ingest
  * rate limit answers 429 problem details with Retry-After. Bounds in this test are generous upper limits for a shared
  * machine, never the thing measured: each feature, deleted, leaves the connection open (or the request accepted).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class SlowClientsTest {
-    /** How long a test waits at most for the server to close a connection (the deadline under test is 1 s). */
+    /** How long a test waits at most for the server to close a connection (the deadlines under test are 1 s). */
     private static final long CLOSE_BOUND_MILLIS = 30_000;
 
     private TestGateway gw;
@@ -44,7 +47,8 @@ class SlowClientsTest {
 
     @BeforeAll
     void start() {
-        gw = TestGateway.start(Map.of("RLG_HTTP_HEADERTIMEOUT", "1s", "RLG_INGEST_RATELIMITPERSECOND", "1"));
+        gw = TestGateway.start(Map.of("RLG_HTTP_HEADERTIMEOUT", "1s", "RLG_HTTP_BODYTIMEOUT", "1s",
+                "RLG_INGEST_RATELIMITPERSECOND", "1"));
         http = new Http();
         Fixtures.environment(http, gw, "slow", "READY");
     }
@@ -57,7 +61,8 @@ class SlowClientsTest {
 
     /**
      * Writes {@code head} then trickles {@code trickle} one byte per 100 ms, until the server closes the connection
-     * (true) or the bound passes (false). Never idle for the 60 s idle timeout: only the head deadline can close it.
+     * (true) or the bound passes (false). Never idle for the 60 s idle timeout: only the head or body deadline can
+     * close it.
      */
     private static boolean closedWhileTrickling(int port, String head, String trickle) throws IOException {
         try (Socket s = new Socket("127.0.0.1", port)) {
@@ -97,6 +102,41 @@ class SlowClientsTest {
         assertThat(closedWhileTrickling(gw.managementPort(), "GET /health/ready HTTP/1.1\r\n", "X-Slow: b\r\n"))
                 .as("management port").isTrue();
         new HostileOracle(gw, http).assertHealthy();
+    }
+
+    @Test
+    @DisplayName("slow body: an authenticated request with a complete head whose body is trickled is cut off by the body deadline")
+    void slowBody() throws IOException {
+        // the head is complete and authenticated, so the head deadline is over; only the body deadline can close these
+        String checkins = "POST /v1/checkins HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TestGateway.INGEST
+                + "\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"events\":[";
+        assertThat(closedWhileTrickling(gw.publicPort(), checkins, " ")).as("public port, ingest token").isTrue();
+        String admin = "POST /admin/environments HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TestGateway.ADMIN
+                + "\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n{\"id\":";
+        assertThat(closedWhileTrickling(gw.managementPort(), admin, " ")).as("management port, admin token").isTrue();
+        new HostileOracle(gw, http).assertHealthy();
+    }
+
+    @Test
+    @DisplayName("a request received whole but answered slowly (test-connection, ~2.5 s) is not cut by the 1 s body deadline")
+    void slowAnswerNotCut() throws IOException {
+        // an "Epic" that accepts connections (the kernel's backlog) and never answers: test-connection's http step
+        // waits its 2.5 s for it
+        try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            JsonObject env = Fixtures.environment("slow-answer").put("allowInsecure", true)
+                    .put("interconnectUrl", "http://127.0.0.1:" + silent.getLocalPort());
+            assertThat(http.post(gw.managementPort(), "/admin/environments", TestGateway.ADMIN, env).statusCode())
+                    .isEqualTo(201);
+            long start = System.nanoTime();
+            HttpResponse<Buffer> r = http.post(gw.managementPort(), "/admin/environments/slow-answer/test-connection",
+                    TestGateway.ADMIN, new JsonObject());
+            long millis = (System.nanoTime() - start) / 1_000_000;
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(millis).as("answered after the body deadline").isGreaterThan(1_500);
+            assertThat(r.bodyAsJsonObject().getJsonArray("steps").stream().map(o -> (JsonObject) o)
+                    .filter(o -> o.getString("step").equals("http")).map(o -> o.getString("status")))
+                    .as("the http step waited for the silent server").containsExactly("failed");
+        }
     }
 
     @Test
