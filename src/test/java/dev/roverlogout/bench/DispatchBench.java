@@ -109,7 +109,7 @@ public final class DispatchBench {
         Sampler.Result mem = sampler.stop();
         JsonObject stats = simStats().getJsonObject(instance);
         PerSecond ps = PerSecond.of(List.of(stats), resumeMs);
-        int effBurst = Math.max(1, burst - (int) Math.ceil(rate * 0.05));
+        int effBurst = Math.max(1, burst - (int) Math.ceil(rate * 0.1)); // AdaptiveRate.effectiveBurst
         double theoretical = (devices - burst) / rate;
         double theoreticalEff = (devices - effBurst) / rate;
 

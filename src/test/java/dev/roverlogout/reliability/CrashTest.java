@@ -85,11 +85,12 @@ class CrashTest {
                     System.out.printf("crash %d: Epic called again %d ms after kill -9 (restart included)%n", round, recovery);
                 }
                 burst.finish();
-                FaultRig.Count count = rig.awaitDrained("CRASH", burst.acknowledged, 120);
+                FaultRig.Count count = rig.awaitDrained("CRASH", 120, burst);
                 System.out.printf("kill -9 x %d: %s; mean recovery %d ms; refused sends %d %s%n", rounds, count,
                         recoverySum / rounds, burst.refused.get(), burst.statuses);
                 assertThat(count.acknowledged()).isEqualTo(devices);
                 assertThat(count.lost()).as(count.toString()).isZero();
+                assertThat(count.afterCheckOut()).as(count.toString()).isZero();
                 assertThat(count.duplicates()).as(count.toString()).isLessThanOrEqualTo(rounds * duplicatesAllowedPerCrash());
                 assertThat(count.maxInAnySecond()).as(count.toString()).isLessThanOrEqualTo(RATE + BURST);
             } finally {
@@ -149,13 +150,11 @@ class CrashTest {
                 (victim == a ? toB : toA).finish();
                 rest.start();
                 rest.finish();
-                java.util.Set<String> acknowledged = new java.util.HashSet<>(toA.acknowledged);
-                acknowledged.addAll(toB.acknowledged);
-                acknowledged.addAll(rest.acknowledged);
-                FaultRig.Count count = rig.awaitDrained("TWO", acknowledged, 120);
+                FaultRig.Count count = rig.awaitDrained("TWO", 120, toA, toB, rest);
                 System.out.printf("two replicas, kill -9 of the lane owner: %s%n", count);
                 assertThat(count.acknowledged()).isEqualTo(3000);
                 assertThat(count.lost()).as(count.toString()).isZero();
+                assertThat(count.afterCheckOut()).as(count.toString()).isZero();
                 assertThat(count.duplicates()).as(count.toString()).isLessThanOrEqualTo(duplicatesAllowedPerCrash());
                 assertThat(count.maxInAnySecond()).as(count.toString()).isLessThanOrEqualTo(RATE + BURST);
             } finally {

@@ -96,10 +96,11 @@ class DatabaseFaultsTest {
                 (System.nanoTime() - stoppedAt) / 1_000_000);
 
         burst.finish();
-        FaultRig.Count count = rig.awaitDrained("DB", burst.acknowledged, 120);
+        FaultRig.Count count = rig.awaitDrained("DB", 120, burst);
         System.out.printf("PostgreSQL restart mid-burst: %s; sends refused %d %s%n", count, burst.refused.get(), burst.statuses);
         assertThat(burst.statuses).containsKey(503); // the burst itself met the outage too
         assertThat(count.lost()).as(count.toString()).isZero();
+        assertThat(count.afterCheckOut()).as(count.toString()).isZero();
         assertThat(count.duplicates()).as(count.toString()).isLessThanOrEqualTo(CrashTest.duplicatesAllowedPerCrash());
         assertThat(count.maxInAnySecond()).as(count.toString()).isLessThanOrEqualTo(RATE + BURST);
         assertThat(TestPostgres.count(postgres.url(), "SELECT count(*) FROM device_event WHERE event_id = 'away-1'"))
@@ -121,10 +122,11 @@ class DatabaseFaultsTest {
             }
         }
         burst.finish();
-        FaultRig.Count count = rig.awaitDrained("DB", burst.acknowledged, 120);
+        FaultRig.Count count = rig.awaitDrained("DB", 120, burst);
         System.out.printf("pg_terminate_backend x 3 mid-burst: %s; sends refused %d %s%n", count, burst.refused.get(), burst.statuses);
         assertThat(count.acknowledged()).isEqualTo(2000);
         assertThat(count.lost()).as(count.toString()).isZero();
+        assertThat(count.afterCheckOut()).as(count.toString()).isZero();
         assertThat(count.duplicates()).as(count.toString()).isLessThanOrEqualTo(3 * CrashTest.duplicatesAllowedPerCrash());
         assertThat(count.maxInAnySecond()).as(count.toString()).isLessThanOrEqualTo(RATE + BURST);
     }

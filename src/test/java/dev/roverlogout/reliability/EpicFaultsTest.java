@@ -116,7 +116,7 @@ class EpicFaultsTest {
         System.out.printf("Epic outage: circuit open after %d ms and %d failed requests%n", openAfter, beforeOpen);
         burst.finish();
         long recovered = System.nanoTime();
-        FaultRig.Count count = rig.awaitDrained("OUTAGE", burst.acknowledged, 120);
+        FaultRig.Count count = rig.awaitDrained("OUTAGE", 120, burst);
         double drainSeconds = (System.nanoTime() - recovered) / 1e9;
         System.out.printf("Epic outage %d s: %d requests reached Epic during it (%d at the limit); drain after it %.1f s; %s%n",
                 outageSeconds, during, (long) RATE * outageSeconds, drainSeconds, count);
@@ -124,6 +124,7 @@ class EpicFaultsTest {
         // (maxFailures or the failure ratio), then one probe per reset timeout
         assertThat(during).isLessThan((long) RATE * outageSeconds / 10);
         assertThat(count.lost()).as(count.toString()).isZero();
+        assertThat(count.afterCheckOut()).as(count.toString()).isZero();
         assertThat(count.duplicates()).as(count.toString()).isZero();
         assertThat(count.maxInAnySecond()).as(count.toString()).isLessThanOrEqualTo(RATE + BURST);
     }
@@ -136,13 +137,14 @@ class EpicFaultsTest {
         FaultRig.Burst burst = rig.new Burst(gw::publicPort, "slow", "s", 300, 20, 50);
         burst.start();
         burst.finish();
-        FaultRig.Count count = rig.awaitDrained("SLOW", burst.acknowledged, 240);
+        FaultRig.Count count = rig.awaitDrained("SLOW", 240, burst);
         JsonObject stats = rig.stats("SLOW");
         long heapAfter = heapAfterGc();
         System.out.printf("slow Epic: %s; most calls under way at once %d (maxConcurrency %d); hung %d; heap after GC "
                 + "%d -> %d MiB%n", count, stats.getLong("maxInFlight"), MAX_CONCURRENCY, stats.getLong("hung"),
                 heapBefore >> 20, heapAfter >> 20);
         assertThat(count.lost()).as(count.toString()).isZero();
+        assertThat(count.afterCheckOut()).as(count.toString()).isZero();
         assertThat(stats.getLong("maxInFlight")).isLessThanOrEqualTo(MAX_CONCURRENCY);
         assertThat(stats.getLong("hung")).as("some calls were never answered").isPositive();
         assertThat(TestPostgres.count(db, "SELECT count(*) FROM job_attempt a JOIN disassociation_job j ON j.id = a.job_id "
@@ -174,7 +176,7 @@ class EpicFaultsTest {
         long requests = late.getLong("requests") - mid.getLong("requests");
         long refused = late.getLong("rateLimited") - mid.getLong("rateLimited");
         double meanRate = rates.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
-        FaultRig.Count count = rig.awaitDrained("STORM", burst.acknowledged, 120);
+        FaultRig.Count count = rig.awaitDrained("STORM", 120, burst);
         rig.configure("STORM", new JsonObject().put("rateLimitPerSecond", 0));
         Await.until(() -> gauge(metrics(), "rlg_rate_limit_per_second", "storm") >= RATE, 60);
         System.out.printf("429 storm, once learned: %d of %d requests answered 429; rate in force mean %.1f/s, "
@@ -182,6 +184,7 @@ class EpicFaultsTest {
                 rates.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN),
                 rates.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN), count);
         assertThat(count.lost()).as(count.toString()).isZero();
+        assertThat(count.afterCheckOut()).as(count.toString()).isZero();
         assertThat(count.duplicates()).as(count.toString()).isZero();
         // AIMD probes above the limit now and then (+10 %/s until a 429, then half): a few 429s per probe, the
         // rest accepted; without the adaptive rate the lane would send 100/s and most would be refused

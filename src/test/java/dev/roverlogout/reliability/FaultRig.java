@@ -86,6 +86,8 @@ final class FaultRig implements AutoCloseable {
         private final int perRequest;
         private final long pauseMillis;
         final Set<String> acknowledged = ConcurrentHashMap.newKeySet();
+        /** Devices handed to the next user: when their check-out was acknowledged (epoch ms). */
+        final Map<String, Long> checkedOut = new ConcurrentHashMap<>();
         final AtomicLong refused = new AtomicLong();
         final Map<Integer, AtomicInteger> statuses = new ConcurrentHashMap<>();
         volatile Throwable failure;
@@ -112,6 +114,7 @@ final class FaultRig implements AutoCloseable {
         @Override
         public void run() {
             try {
+                List<List<String>> sent = new ArrayList<>();
                 for (int first = 0; first < devices && !stopped; first += perRequest) {
                     JsonArray events = new JsonArray();
                     List<String> ids = new ArrayList<>();
@@ -120,20 +123,14 @@ final class FaultRig implements AutoCloseable {
                         ids.add(device);
                         events.add(checkIn("ev-" + device, environment, device, java.time.Instant.now().toString()));
                     }
-                    JsonObject body = new JsonObject().put("events", events);
-                    long giveUp = System.nanoTime() + 180_000_000_000L;
-                    while (!stopped) {
-                        int status = post(body);
-                        statuses.computeIfAbsent(status, s -> new AtomicInteger()).incrementAndGet();
-                        if (status == 202) {
-                            acknowledged.addAll(ids);
-                            break;
-                        }
-                        refused.incrementAndGet();
-                        if (System.nanoTime() > giveUp) {
-                            throw new IllegalStateException("batch from " + ids.get(0) + " not acknowledged in 3 minutes");
-                        }
-                        Thread.sleep(200);
+                    if (sendUntilAcknowledged(new JsonObject().put("events", events), ids.get(0))) {
+                        acknowledged.addAll(ids);
+                    }
+                    sent.add(ids);
+                    // every tenth device of the batch sent CHECK_OUT_LAG batches ago goes to the next user: its job may
+                    // be queued (cancelled), claimed or under way (fenced) — never may Epic hear of it after this
+                    if (sent.size() > CHECK_OUT_LAG) {
+                        handOut(sent.get(sent.size() - 1 - CHECK_OUT_LAG));
                     }
                     Thread.sleep(pauseMillis);
                 }
@@ -144,6 +141,39 @@ final class FaultRig implements AutoCloseable {
             } catch (Throwable t) {
                 failure = t;
             }
+        }
+
+        private void handOut(List<String> batch) throws InterruptedException {
+            JsonArray events = new JsonArray();
+            List<String> out = new ArrayList<>();
+            for (String device : batch) {
+                if (device.hashCode() % 10 == 0 && acknowledged.contains(device)) {
+                    out.add(device);
+                    events.add(Fixtures.checkOut("out-" + device, environment, device, java.time.Instant.now().toString()));
+                }
+            }
+            if (!out.isEmpty() && sendUntilAcknowledged(new JsonObject().put("events", events), out.get(0))) {
+                long at = System.currentTimeMillis();
+                out.forEach(d -> checkedOut.putIfAbsent(d, at));
+            }
+        }
+
+        /** Sends {@code body} until it is answered 202, as a locker does; false if stopped first. */
+        private boolean sendUntilAcknowledged(JsonObject body, String firstDevice) throws InterruptedException {
+            long giveUp = System.nanoTime() + 180_000_000_000L;
+            while (!stopped) {
+                int status = post(body);
+                statuses.computeIfAbsent(status, s -> new AtomicInteger()).incrementAndGet();
+                if (status == 202) {
+                    return true;
+                }
+                refused.incrementAndGet();
+                if (System.nanoTime() > giveUp) {
+                    throw new IllegalStateException("batch from " + firstDevice + " not acknowledged in 3 minutes");
+                }
+                Thread.sleep(200);
+            }
+            return false;
         }
 
         /** The status, or 0 when no answer came (connection refused or reset). */
@@ -173,43 +203,64 @@ final class FaultRig implements AutoCloseable {
      * called, how many lost (acknowledged, never called), calls beyond the first (duplicates) and the busiest sliding
      * second of all requests.
      */
-    record Count(int acknowledged, int called, int lost, long duplicates, long maxInAnySecond, long requests) {
+    record Count(int acknowledged, int checkedOut, int called, int lost, long duplicates, int afterCheckOut,
+                 long maxInAnySecond, long requests) {
         @Override
         public String toString() {
-            return "acknowledged " + acknowledged + ", called " + called + ", lost " + lost + ", duplicates " + duplicates
+            return "acknowledged " + acknowledged + " (" + checkedOut + " handed out again), called " + called
+                    + ", lost " + lost + ", duplicates " + duplicates + ", calls after a check-out " + afterCheckOut
                     + ", busiest second " + maxInAnySecond + ", requests at Epic " + requests;
         }
     }
 
-    Count count(String instance, Set<String> acknowledged) {
+    /** A call that reached Epic later than this after its device's check-out was acknowledged logged out the next user. */
+    static final long IN_FLIGHT_TOLERANCE_MILLIS = 100;
+    private static final int CHECK_OUT_LAG = 5;
+
+    /**
+     * Counts what {@code bursts} sent: a device checked in and acknowledged must be called (unless it was handed out
+     * again, when a call is optional), never later than its check-out's acknowledgement (+ the in-flight tolerance).
+     */
+    Count count(String instance, Burst... bursts) {
+        Set<String> acknowledged = new java.util.HashSet<>();
+        Map<String, Long> checkedOut = new java.util.HashMap<>();
+        for (Burst b : bursts) {
+            acknowledged.addAll(b.acknowledged);
+            b.checkedOut.forEach((d, t) -> checkedOut.merge(d, t, Math::min));
+        }
         JsonObject c = calls(instance);
         JsonObject devices = c.getJsonObject("devices");
         int called = 0;
         int lost = 0;
+        int afterCheckOut = 0;
         long duplicates = 0;
         for (String d : acknowledged) {
             JsonObject entry = devices.getJsonObject(d);
+            Long out = checkedOut.get(d);
             if (entry == null) {
-                lost++;
-            } else {
-                called++;
-                duplicates += entry.getLong("calls") - 1;
+                lost += out == null ? 1 : 0;
+                continue;
+            }
+            called++;
+            duplicates += entry.getLong("calls") - 1;
+            if (out != null && entry.getLong("last") > out + IN_FLIGHT_TOLERANCE_MILLIS) {
+                afterCheckOut++;
             }
         }
-        return new Count(acknowledged.size(), called, lost, duplicates, c.getLong("maxInAnySecond"),
-                stats(instance).getLong("requests"));
+        return new Count(acknowledged.size(), checkedOut.size(), called, lost, duplicates, afterCheckOut,
+                c.getLong("maxInAnySecond"), stats(instance).getLong("requests"));
     }
 
     /**
      * Waits until every acknowledged device has had its call (or {@code seconds} pass) and then until no request
      * has reached Epic for 3 s (a late repeat, e.g. a rescued job, is counted too), then counts.
      */
-    Count awaitDrained(String instance, Set<String> acknowledged, int seconds) throws Exception {
+    Count awaitDrained(String instance, int seconds, Burst... bursts) throws Exception {
         long deadline = System.nanoTime() + seconds * 1_000_000_000L;
-        Count c = count(instance, acknowledged);
+        Count c = count(instance, bursts);
         while (c.lost() > 0 && System.nanoTime() < deadline) {
             Thread.sleep(250);
-            c = count(instance, acknowledged);
+            c = count(instance, bursts);
         }
         long requests = -1;
         long quietSince = System.nanoTime();
@@ -221,7 +272,7 @@ final class FaultRig implements AutoCloseable {
             }
             Thread.sleep(250);
         }
-        return count(instance, acknowledged);
+        return count(instance, bursts);
     }
 
     @Override
