@@ -54,8 +54,10 @@ class ImageEntrypointTest {
             cmd.add(arg.replace("/app", app.toString()));
         }
         List<String> before = files(app);
-        int grace = Integer.parseInt(match(Files.readString(Path.of("k8s/base/deployment.yaml")),
-                "terminationGracePeriodSeconds:\\s*(\\d+)"));
+        // Kubernetes sends SIGTERM after the preStop hook, and SIGKILL at the end of the grace period
+        String deployment = Files.readString(Path.of("k8s/base/deployment.yaml"));
+        int grace = Integer.parseInt(match(deployment, "terminationGracePeriodSeconds:\\s*(\\d+)"))
+                - Integer.parseInt(match(deployment, "command: \\[\"sleep\", \"(\\d+)\"\\]"));
 
         GatewayProcess gw = GatewayProcess.start(app, env, List.of(), cmd);
         try {
@@ -68,6 +70,7 @@ class ImageEntrypointTest {
         after.remove("gateway.log"); // this test's own capture of the process output
         assertThat(after).as("files written under the image's /app (a read-only root filesystem)").isEqualTo(before);
         assertThat(files(data)).as("the embedded database and generated tokens live in /data").isNotEmpty();
+        GatewayProcess.deleteTree(root); // kept when an assertion fails, for its log and files
     }
 
     /** Only what a container has: PATH and HOME; nothing from this test JVM's environment leaks in. */
