@@ -28,6 +28,8 @@ public final class GatewayMetrics {
     private final PrometheusMeterRegistry registry;
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
     private final Map<String, QueueGauges> queues = new ConcurrentHashMap<>();
+    /** Held while a scrape runs and while an environment's queue gauges are added or removed. */
+    private final Object registration = new Object();
     private final Map<String, AtomicLong> gauges = new ConcurrentHashMap<>();
     private final Counter commits;
     private final DistributionSummary groupEvents;
@@ -80,7 +82,9 @@ public final class GatewayMetrics {
 
     /** The Prometheus text exposition of every meter. */
     public String scrape() {
-        return registry.scrape();
+        synchronized (registration) { // all of an environment's queue gauges, or none of them
+            return registry.scrape();
+        }
     }
 
     /** {@code rlg_checkins_total{environment,type,result}}: one per stored or duplicate event. */
@@ -198,7 +202,15 @@ public final class GatewayMetrics {
      * owner") for one environment.
      */
     public void queue(String environment, String status, long depth, double oldestAgeSeconds) {
-        QueueGauges g = queues.computeIfAbsent(environment, this::registerQueueGauges);
+        QueueGauges g = queues.get(environment);
+        if (g == null) {
+            // a new environment's gauges are registered one by one: under the scrape's lock, so that a scrape never
+            // shows some of them (a depth without its oldest age confused alerts and tests); a wait of one scrape at
+            // most, once per environment
+            synchronized (registration) {
+                g = queues.computeIfAbsent(environment, this::registerQueueGauges);
+            }
+        }
         g.depth.set(depth);
         g.oldestAgeMillis.set(Math.round(oldestAgeSeconds * 1000));
         g.status.set(status);
@@ -216,12 +228,14 @@ public final class GatewayMetrics {
 
     /** Drops the per-environment queue gauges of environments that no longer exist. */
     public void retainQueues(Set<String> environments) {
-        queues.keySet().stream().filter(e -> !environments.contains(e)).toList().forEach(e -> {
-            QueueGauges g = queues.remove(e);
-            registry.remove(g.depthGauge);
-            registry.remove(g.ageGauge);
-            g.statusGauges.forEach(registry::remove);
-        });
+        synchronized (registration) {
+            queues.keySet().stream().filter(e -> !environments.contains(e)).toList().forEach(e -> {
+                QueueGauges g = queues.remove(e);
+                registry.remove(g.depthGauge);
+                registry.remove(g.ageGauge);
+                g.statusGauges.forEach(registry::remove);
+            });
+        }
     }
 
     private QueueGauges registerQueueGauges(String environment) {
