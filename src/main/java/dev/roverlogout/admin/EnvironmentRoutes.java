@@ -6,7 +6,8 @@ import java.util.Set;
 
 import dev.roverlogout.epic.ConnectionTester;
 import dev.roverlogout.http.Problem;
-import dev.roverlogout.ingest.CheckInValidator;
+import dev.roverlogout.http.RouteMount;
+import dev.roverlogout.http.BodyText;
 import dev.roverlogout.http.Problems;
 import dev.roverlogout.store.Environment;
 import dev.roverlogout.store.Environment.Status;
@@ -22,7 +23,7 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 
 /** {@code /admin/environments} (contract §5): create, read, patch, delete, and status changes. */
-public final class EnvironmentRoutes {
+public final class EnvironmentRoutes implements RouteMount {
     private static final String ACTOR = "admin-api";
 
     private final EnvironmentStore store;
@@ -41,6 +42,7 @@ public final class EnvironmentRoutes {
     }
 
     /** Mounts on a router whose requests are already authenticated as admin and whose bodies are read. */
+    @Override
     public void mount(Router router) {
         router.post("/admin/environments").respond(this::create);
         router.get("/admin/environments").respond(ctx -> store.list().map(all -> {
@@ -110,7 +112,7 @@ public final class EnvironmentRoutes {
         JsonObject body = jsonBody(ctx, false);
         Object reason = body.getValue("reason");
         if (reason != null && !(reason instanceof String s && s.length() <= 500 && s.indexOf('\u0000') < 0
-                && CheckInValidator.wellFormed(s))) {
+                && BodyText.wellFormed(s))) {
             // a NUL cannot be stored in PostgreSQL text (it was a 500), an unpaired surrogate only as '?'
             throw Problem.validation("reason must be a string of at most 500 characters",
                     java.util.List.of(new Problem.FieldError(null, "reason",
@@ -151,7 +153,7 @@ public final class EnvironmentRoutes {
         if (type == null || !type.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
             throw Problems.unsupportedMediaType();
         }
-        if (!CheckInValidator.isUtf8(body)) {
+        if (!BodyText.isUtf8(body)) {
             throw Problem.badRequest("the body is not valid UTF-8");
         }
         try {

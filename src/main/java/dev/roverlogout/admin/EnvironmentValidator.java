@@ -11,7 +11,7 @@ import java.util.regex.Pattern;
 
 import dev.roverlogout.epic.OutboundAddresses;
 import dev.roverlogout.http.Problem;
-import dev.roverlogout.ingest.CheckInValidator;
+import dev.roverlogout.http.BodyText;
 import dev.roverlogout.http.Problem.FieldError;
 import dev.roverlogout.store.Environment;
 import dev.roverlogout.store.EnvironmentStore;
@@ -148,7 +148,7 @@ public final class EnvironmentValidator {
             return null;
         }
         if (!(v instanceof String s) || s.isBlank() || s.length() > max || s.indexOf('\u0000') >= 0
-                || !CheckInValidator.wellFormed(s)) { // an unpaired surrogate would be stored as a question mark
+                || !BodyText.wellFormed(s)) { // an unpaired surrogate would be stored as a question mark
             error(field, "must be a non-blank string of at most " + max + " characters");
             return null;
         }

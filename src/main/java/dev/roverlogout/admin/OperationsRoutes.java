@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import dev.roverlogout.http.Problem;
+import dev.roverlogout.http.RouteMount;
 import dev.roverlogout.store.EnvironmentStore;
 import dev.roverlogout.store.OperationsStore;
 import io.vertx.core.Future;
@@ -16,7 +17,7 @@ import io.vertx.ext.web.RoutingContext;
  * Operations routes (contract §5): {@code GET /admin/queue}, {@code GET /admin/devices/{deviceId}/history},
  * {@code GET /admin/dead-letters}, {@code POST /admin/dead-letters/replay}.
  */
-public final class OperationsRoutes {
+public final class OperationsRoutes implements RouteMount {
     static final int DEFAULT_LIMIT = 100;
     static final int MAX_LIMIT = 1000;
     static final int MAX_REPLAY_IDS = 1000;
@@ -30,6 +31,7 @@ public final class OperationsRoutes {
     }
 
     /** Mounts on a router whose requests are already authenticated as admin and whose bodies are read. */
+    @Override
     public void mount(Router router) {
         router.get("/admin/queue").respond(ctx -> {
             String environmentId = environmentParam(ctx);
@@ -45,7 +47,7 @@ public final class OperationsRoutes {
             if (deviceId.isEmpty() || deviceId.length() > 200) {
                 throw field("deviceId", "must be 1 to 200 characters");
             }
-            if (deviceId.indexOf('\u0000') >= 0 || !dev.roverlogout.ingest.CheckInValidator.wellFormed(deviceId)) {
+            if (deviceId.indexOf('\u0000') >= 0 || !dev.roverlogout.http.BodyText.wellFormed(deviceId)) {
                 throw field("deviceId", "must not contain NUL characters or unpaired surrogates");
             }
             String environmentId = environmentParam(ctx);

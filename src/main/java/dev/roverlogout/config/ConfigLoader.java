@@ -140,6 +140,10 @@ public final class ConfigLoader {
                         intIn("dispatch.retry.maxAttempts", 1, 1000), intIn("dispatch.circuit.maxFailures", 1, 10_000),
                         positive("dispatch.circuit.resetTimeout"), ratio("dispatch.circuit.failureRatio"),
                         intIn("dispatch.circuit.minCalls", 1, 100_000)),
+                new GatewayConfig.Retention(atLeast("retention.finishedJobs", Duration.ofHours(1)),
+                        atLeast("retention.deviceEvents", Duration.ofHours(1)), atLeast("retention.deadLetters", Duration.ofHours(1)),
+                        atLeast("retention.audit", Duration.ofHours(1)), atLeast("retention.interval", Duration.ofSeconds(1)),
+                        intIn("retention.batchSize", 1, 100_000)),
                 positive("metrics.queueStatsInterval"),
                 positive("shutdown.timeout"),
                 oneOf("logging.format", "json", "plain"));
@@ -283,6 +287,16 @@ public final class ConfigLoader {
         Duration d = duration(key);
         if (d.isZero()) {
             throw new ConfigException(key, "must be greater than zero");
+        }
+        return d;
+    }
+
+    /** At least {@code min}: a retention of "30m" (minutes, not months) would delete nearly everything. */
+    private Duration atLeast(String key, Duration min) {
+        Duration d = duration(key);
+        if (d.compareTo(min) < 0) {
+            throw new ConfigException(key, Durations.format(d) + " is too short: at least " + Durations.format(min)
+                    + " (write days as 30d)");
         }
         return d;
     }

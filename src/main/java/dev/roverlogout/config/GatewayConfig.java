@@ -23,6 +23,7 @@ public record GatewayConfig(
         Epic epic,
         Keys keys,
         Dispatch dispatch,
+        Retention retention,
         Duration queueStatsInterval,
         Duration shutdownTimeout,
         String loggingFormat) {
@@ -71,6 +72,12 @@ public record GatewayConfig(
         d.put("dispatch.circuit.resetTimeout", "30s");
         d.put("dispatch.circuit.failureRatio", "0.5");
         d.put("dispatch.circuit.minCalls", "20");
+        d.put("retention.finishedJobs", "30d");
+        d.put("retention.deviceEvents", "30d");
+        d.put("retention.deadLetters", "90d");
+        d.put("retention.audit", "400d");
+        d.put("retention.interval", "10m");
+        d.put("retention.batchSize", "5000");
         d.put("metrics.queueStatsInterval", "5s");
         d.put("shutdown.timeout", "20s");
         d.put("logging.format", "json");
@@ -131,6 +138,27 @@ public record GatewayConfig(
     }
 
     public record Keys(Duration rotationGrace, Duration retireAfter) {
+    }
+
+    /**
+     * What the retention cleaner deletes, and how (river's JobCleaner: every field says what it keeps and for how long).
+     * It never deletes a queued, leased or retrying job, and keeps what fencing, coalescing and the device history
+     * need: the newest event and the newest check-out of every device, and the job of a device's newest event.
+     *
+     * @param finishedJobs jobs that ended done, not_associated, cancelled or expired are deleted, with their
+     *                     {@code job_attempt} rows, this long after they finished. Default 30 days
+     * @param deviceEvents check-in and check-out events are deleted this long after they were received; an eventId
+     *                     re-sent within it is still a duplicate. Default 30 days
+     * @param deadLetters  failed jobs (dead letters) are kept this long after they failed, longer than finished jobs so
+     *                     that people can replay them. Default 90 days
+     * @param audit        environment status changes (who activated, paused, ... and why) are kept this long; the
+     *                     newest of each environment always stays. Default 400 days
+     * @param interval     how often the cleaner runs (on one replica at a time). Default 10 minutes
+     * @param batchSize    rows per delete statement (each its own transaction); the cleaner pauses between batches as
+     *                     long as the batch took, so it never takes more than about half of one connection. Default 5000
+     */
+    public record Retention(Duration finishedJobs, Duration deviceEvents, Duration deadLetters, Duration audit,
+                            Duration interval, int batchSize) {
     }
 
     /**

@@ -18,21 +18,25 @@ import dev.roverlogout.config.GatewayConfig;
 import dev.roverlogout.epic.EpicClient;
 import dev.roverlogout.metrics.GatewayMetrics;
 import dev.roverlogout.store.Environment;
+import dev.roverlogout.lifecycle.Service;
 import dev.roverlogout.store.EnvironmentCache;
+import dev.roverlogout.store.EventStore;
 import dev.roverlogout.store.JobStore;
 import dev.roverlogout.store.LaneLeases;
+import dev.roverlogout.store.Notifications;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 
 /**
- * Keeps one lane per READY environment whose lease this replica holds. Every third of {@code dispatch.leaseDuration}
- * it renews or takes leases, starts and stops lanes accordingly, and rescues jobs whose lease ran out in
- * {@code sending}. A lane trusts its lease only until {@code renewal start + leaseDuration - margin} (local clock):
- * it stops sending before another replica can take the environment over. All state lives on one context.
+ * The dispatcher: keeps one lane per READY environment whose lease this replica holds. Every third of
+ * {@code dispatch.leaseDuration} it renews or takes leases and starts and stops lanes accordingly (jobs whose lease
+ * ran out are the {@link Rescuer}'s). A lane trusts its lease only until {@code renewal start + leaseDuration -
+ * margin} (local clock): it stops sending before another replica can take the environment over. The supervisor and
+ * all its lanes live on the one context it is given (see {@code Components} for why).
  */
-public final class LaneSupervisor {
+public final class LaneSupervisor implements Service {
     private static final Logger log = LoggerFactory.getLogger(LaneSupervisor.class);
 
     private final Vertx vertx;
@@ -59,10 +63,11 @@ public final class LaneSupervisor {
     private boolean ticking;
     private boolean tickAgain;
 
-    public LaneSupervisor(Vertx vertx, String replica, EnvironmentCache environments, LaneLeases leases, JobStore jobs,
-                          EpicClient epic, GatewayMetrics metrics, GatewayConfig.Dispatch config) {
+    public LaneSupervisor(Vertx vertx, Context context, String replica, EnvironmentCache environments,
+                          Notifications notifications, LaneLeases leases, JobStore jobs, EpicClient epic,
+                          GatewayMetrics metrics, GatewayConfig.Dispatch config) {
         this.vertx = vertx;
-        this.context = vertx.getOrCreateContext();
+        this.context = context;
         this.replica = replica;
         this.environments = environments;
         this.leases = leases;
@@ -72,36 +77,46 @@ public final class LaneSupervisor {
         this.config = config;
         this.retries = new RetryPolicy(config.retryBase(), config.retryCap(), config.retryMaxAttempts(),
                 () -> ThreadLocalRandom.current().nextDouble());
-    }
-
-    public void start() {
         // new jobs wake their lane at once; without a notification a lane polls every dispatch.pollInterval
-        environments.listen(dev.roverlogout.store.EventStore.JOBS_QUEUED_CHANNEL, id -> context.runOnContext(x -> {
+        notifications.listen(EventStore.JOBS_QUEUED_CHANNEL, context, id -> {
             Lane lane = lanes.get(id);
             if (lane != null) {
                 lane.wake();
             }
-        }));
+        }, null);
         // a check-out fenced a job this replica may hold unsent: the lane drops it rather than send it
-        environments.listen(dev.roverlogout.store.EventStore.JOBS_FENCED_CHANNEL, payload -> context.runOnContext(x -> {
+        notifications.listen(EventStore.JOBS_FENCED_CHANNEL, context, payload -> {
             int colon = payload.lastIndexOf(':');
             Lane lane = colon < 0 ? null : lanes.get(payload.substring(0, colon));
             if (lane != null) {
                 lane.fenced(Long.parseLong(payload.substring(colon + 1)));
             }
-        }));
+        }, null);
         // a status or rate change is acted on at once (a lane starts on READY, stops on PAUSE), not at the next tick
         environments.onChange(id -> context.runOnContext(x -> tick()));
+    }
+
+    @Override
+    public String name() {
+        return "lane supervisor";
+    }
+
+    @Override
+    public Future<Void> start() {
+        Promise<Void> started = Promise.promise();
         context.runOnContext(v -> {
             timer = vertx.setPeriodic(Math.max(100, config.leaseDuration().toMillis() / 3), id -> tick());
             tick();
+            started.complete();
         });
+        return started.future();
     }
 
     /**
      * Stops every lane, waits until their calls under way are answered and written, and gives the leases up, so
      * another replica can take over after the quiet time. A graceful stop repeats no call.
      */
+    @Override
     public Future<Void> stop() {
         Promise<Void> done = Promise.promise();
         context.runOnContext(v -> {
@@ -116,7 +131,7 @@ public final class LaneSupervisor {
 
     /**
      * One round: heartbeat, work out this replica's fair share of the READY environments (ceil(ready / live
-     * replicas)), give up lanes above it, renew the rest, take free ones up to it, rescue expired jobs. Lanes thus
+     * replicas)), give up lanes above it, renew the rest, take free ones up to it. Lanes thus
      * spread over replicas: a replica that starts next to a busy one gets its share within a few rounds.
      */
     private void tick() {
@@ -156,17 +171,12 @@ public final class LaneSupervisor {
         })).recover(e -> {
             log.warn("Lane round failed: {}", e.getMessage());
             return Future.succeededFuture();
-        }).compose(x -> jobs.rescue(1000).onSuccess(t -> {
-                    if (!t.isEmpty()) {
-                        log.info("Rescued {} jobs whose lease ran out while sending", t.size());
-                    }
-                }).onFailure(e -> log.warn("Rescue of expired job leases failed: {}", e.getMessage())))
-                .onComplete(x -> {
-                    ticking = false;
-                    if (tickAgain) {
-                        tick();
-                    }
-                });
+        }).onComplete(x -> {
+            ticking = false;
+            if (tickAgain) {
+                tick();
+            }
+        });
     }
 
     /**
@@ -214,14 +224,13 @@ public final class LaneSupervisor {
                 lane = null;
             }
             if (lane == null) {
-                lane = new Lane(vertx, environmentId, replica, fence.get(), environments, jobs, epic, retries, metrics, config);
+                lane = new Lane(vertx, environmentId, replica, fence.get(), validUntil(started), environments, jobs, epic,
+                        retries, metrics, config);
                 lanes.put(environmentId, lane);
-                lane.leaseValidUntil = validUntil(started);
                 lane.start();
                 log.atInfo().addKeyValue("environment", environmentId).log("Replica {} dispatches environment {} (fence {})", replica, environmentId, fence.get());
             } else {
-                lane.leaseValidUntil = validUntil(started);
-                lane.wake();
+                lane.leaseRenewed(validUntil(started));
             }
             metrics.laneOwned(environmentId, true);
             return null;

@@ -14,6 +14,10 @@ import java.util.Optional;
 import javax.crypto.SecretKey;
 import javax.crypto.spec.SecretKeySpec;
 
+import dev.roverlogout.store.DatabaseStartException;
+import dev.roverlogout.store.SigningKeyStore;
+import io.vertx.core.Future;
+
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,6 +74,28 @@ public final class MasterKey {
         } catch (IOException e) {
             throw new IllegalStateException("cannot read or write the master key file " + file + ": " + e.getMessage(), e);
         }
+    }
+
+    private static final String CHECK = "master-key-check";
+
+    /**
+     * Every replica must encrypt keys under the same master key: the first start stores an encrypted check value in
+     * the database, later starts must be able to decrypt it. Fails with {@link DatabaseStartException} (exit 2 at
+     * start) when this key is not the database's.
+     */
+    public Future<Void> verifyAgainst(SigningKeyStore keys) {
+        return keys.checkValue()
+                .compose(stored -> stored.isPresent() ? Future.succeededFuture(stored.get())
+                        : keys.storeCheckValue(encrypt(CHECK, CHECK)))
+                .compose(value -> {
+                    try {
+                        decrypt(CHECK, value);
+                        return Future.succeededFuture();
+                    } catch (IllegalStateException e) {
+                        return Future.failedFuture(new DatabaseStartException("security.masterKey is not the key this "
+                                + "database's signing keys are encrypted with; give every replica the same key"));
+                    }
+                });
     }
 
     /** Encrypts {@code plaintext}, binding it to {@code keyId} (in the protected header, so authenticated). */

@@ -9,6 +9,8 @@ import org.slf4j.LoggerFactory;
 
 import dev.roverlogout.store.Environment;
 import dev.roverlogout.store.EnvironmentStore;
+import dev.roverlogout.lifecycle.PeriodicService;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 
@@ -17,42 +19,35 @@ import io.vertx.core.Vertx;
  * key can take hours to sync on the customer's side. Probes every {@code epic.readinessProbeInterval}, jittered
  * by ±20 % so that replicas do not probe in step; every promotion is recorded in the status history.
  */
-public final class ReadinessProber {
+public final class ReadinessProber extends PeriodicService {
     static final String ACTOR = "readiness-prober";
     private static final Logger log = LoggerFactory.getLogger(ReadinessProber.class);
 
-    private final Vertx vertx;
     private final EnvironmentStore environments;
     private final TokenProvider tokens;
     private final Duration interval;
-    private long timer = -1;
-    private volatile boolean stopped;
 
-    public ReadinessProber(Vertx vertx, EnvironmentStore environments, TokenProvider tokens, Duration interval) {
-        this.vertx = vertx;
+    public ReadinessProber(Vertx vertx, Context context, EnvironmentStore environments, TokenProvider tokens, Duration interval) {
+        super(vertx, context, false);
         this.environments = environments;
         this.tokens = tokens;
         this.interval = interval;
     }
 
-    public void start() {
-        schedule();
+    @Override
+    public String name() {
+        return "readiness prober";
     }
 
-    public void stop() {
-        stopped = true;
-        if (timer >= 0) {
-            vertx.cancelTimer(timer);
-        }
-    }
-
-    private void schedule() {
-        if (stopped) {
-            return;
-        }
+    @Override
+    protected Duration delay() {
         long base = interval.toMillis();
-        long jitter = (long) (base * 0.2 * (ThreadLocalRandom.current().nextDouble() * 2 - 1));
-        timer = vertx.setTimer(Math.max(1, base + jitter), id -> probeAll().onComplete(x -> schedule()));
+        return Duration.ofMillis(base + (long) (base * 0.2 * (ThreadLocalRandom.current().nextDouble() * 2 - 1)));
+    }
+
+    @Override
+    protected Future<Void> runOnce() {
+        return probeAll();
     }
 
     /** One round over every PENDING environment; completes when all probes are done. Never fails. */

@@ -1,10 +1,9 @@
 package dev.roverlogout.http;
 
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
-import dev.roverlogout.admin.EnvironmentRoutes;
-import dev.roverlogout.admin.OperationsRoutes;
 import dev.roverlogout.config.GatewayConfig;
 import dev.roverlogout.metrics.GatewayMetrics;
 import io.vertx.core.Future;
@@ -16,7 +15,7 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.sqlclient.Pool;
 
-/** The management port: health, Prometheus metrics, and the admin API (role admin). */
+/** The management port: health, Prometheus metrics, and the admin routes passed in (all under /admin, role admin). */
 public final class ManagementApi extends VerticleBase {
     private static final int MAX_ADMIN_BODY = 64 * 1024;
 
@@ -25,23 +24,20 @@ public final class ManagementApi extends VerticleBase {
     private final GatewayMetrics metrics;
     private final Pool pool;
     private final BooleanSupplier deployed;
-    private final EnvironmentRoutes environments;
-    private final OperationsRoutes operations;
+    private final List<RouteMount> adminRoutes;
     private final ConnectionGuard guard;
     private HttpServer server;
     private Router router;
 
     public ManagementApi(GatewayConfig.Endpoint endpoint, BearerAuth auth, GatewayMetrics metrics, Pool pool,
-                         BooleanSupplier deployed, EnvironmentRoutes environments, OperationsRoutes operations,
-                         ConnectionGuard guard) {
+                         BooleanSupplier deployed, List<RouteMount> adminRoutes, ConnectionGuard guard) {
         this.endpoint = endpoint;
         this.guard = guard;
         this.auth = auth;
         this.metrics = metrics;
         this.pool = pool;
         this.deployed = deployed;
-        this.environments = environments;
-        this.operations = operations;
+        this.adminRoutes = List.copyOf(adminRoutes);
     }
 
     @Override
@@ -55,8 +51,7 @@ public final class ManagementApi extends VerticleBase {
                 .end(metrics.scrape()));
         router.route("/admin/*").handler(auth.require(BearerAuth.Role.ADMIN))
                 .handler(BodyHandler.create(false).setBodyLimit(MAX_ADMIN_BODY));
-        environments.mount(router);
-        operations.mount(router);
+        adminRoutes.forEach(r -> r.mount(router));
         router.route().failureHandler(Problems::handle);
         Problems.forUnmatched(router);
         server = guard.install(vertx, vertx.createHttpServer(guard.serverOptions()), router);

@@ -1,44 +1,38 @@
 package dev.roverlogout.http;
 
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import dev.roverlogout.config.GatewayConfig;
-import dev.roverlogout.ingest.CheckInRoutes;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
 import io.vertx.ext.web.Router;
 
 /**
- * The public port: ingest and the JWKS. Deployed once per event loop; the instances share the
+ * The public port: the routes passed in (ingest and the JWKS). Deployed once per event loop; the instances share the
  * port. Stopping shuts the server down gracefully: no new connections, in-flight requests are answered.
  */
 public final class PublicApi extends VerticleBase {
     private final GatewayConfig.Endpoint endpoint;
-    private final CheckInRoutes checkIns;
-    private final JwksRoutes jwks;
-    private final BearerAuth auth;
+    private final List<RouteMount> routes;
     private final long shutdownMillis;
     private final ConnectionGuard guard;
     private HttpServer server;
     private Router router;
 
-    public PublicApi(GatewayConfig.Endpoint endpoint, CheckInRoutes checkIns, JwksRoutes jwks, BearerAuth auth,
-                     long shutdownMillis, ConnectionGuard guard) {
+    public PublicApi(GatewayConfig.Endpoint endpoint, List<RouteMount> routes, long shutdownMillis, ConnectionGuard guard) {
         this.endpoint = endpoint;
-        this.guard = guard;
-        this.checkIns = checkIns;
-        this.jwks = jwks;
-        this.auth = auth;
+        this.routes = List.copyOf(routes);
         this.shutdownMillis = shutdownMillis;
+        this.guard = guard;
     }
 
     @Override
     public Future<?> start() {
         router = Router.router(vertx);
         router.route().handler((io.vertx.ext.web.handler.PlatformHandler) Problems::requireDecodableUri);
-        checkIns.mount(router, auth);
-        jwks.mount(router);
+        routes.forEach(r -> r.mount(router));
         router.route().failureHandler(Problems::handle);
         Problems.forUnmatched(router);
         server = guard.install(vertx, vertx.createHttpServer(guard.serverOptions()), router);

@@ -5,15 +5,18 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.LongSupplier;
 import java.util.regex.Pattern;
 
+import dev.roverlogout.store.CheckInEvent;
 import dev.roverlogout.config.GatewayConfig;
 import dev.roverlogout.http.BearerAuth;
 import dev.roverlogout.http.Problem;
 import dev.roverlogout.http.Problems;
+import dev.roverlogout.http.RouteMount;
 import dev.roverlogout.metrics.GatewayMetrics;
 import dev.roverlogout.store.EnvironmentDirectory;
-import dev.roverlogout.store.QueueStats;
+import dev.roverlogout.store.EventStore;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -22,31 +25,38 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.handler.PlatformHandler;
 
-/** {@code POST /v1/checkins} (contract §4): validate, check the backlog, group-commit, answer 202 after commit. */
-public final class CheckInRoutes {
+/**
+ * {@code POST /v1/checkins} (contract §4): validate, check the backlog, group-commit, answer 202 after commit. Turns
+ * the committer's domain errors into problem details (and {@code rlg_ingest_rejected_total}).
+ */
+public final class CheckInRoutes implements RouteMount {
     public static final int MAX_BODY_BYTES = 1024 * 1024;
     private static final String REQUEST_ID_KEY = "requestId";
     private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
 
     private final GroupCommitter committer;
     private final EnvironmentDirectory environments;
-    private final QueueStats queueStats;
+    private final LongSupplier backlog;
+    private final BearerAuth auth;
     private final GatewayMetrics metrics;
     private final GatewayConfig.Ingest config;
     private final IngestRateLimit rateLimit;
     private final RefusalLog refusals = new RefusalLog();
 
-    public CheckInRoutes(GroupCommitter committer, EnvironmentDirectory environments, QueueStats queueStats,
-                         GatewayMetrics metrics, GatewayConfig.Ingest config) {
+    /** @param backlog queued jobs across all environments, as far as this replica knows (compared with ingest.maxBacklog) */
+    public CheckInRoutes(GroupCommitter committer, EnvironmentDirectory environments, LongSupplier backlog,
+                         BearerAuth auth, GatewayMetrics metrics, GatewayConfig.Ingest config) {
         this.committer = committer;
         this.environments = environments;
-        this.queueStats = queueStats;
+        this.backlog = backlog;
+        this.auth = auth;
         this.metrics = metrics;
         this.config = config;
         this.rateLimit = new IngestRateLimit(config.rateLimitPerSecond(), System.nanoTime());
     }
 
-    public void mount(Router router, BearerAuth auth) {
+    @Override
+    public void mount(Router router) {
         router.post("/v1/checkins")
                 .handler((PlatformHandler) ctx -> { // first, so that refusals (401, 413, ...) carry it too
                     ctx.put(REQUEST_ID_KEY, requestId(ctx));
@@ -86,12 +96,13 @@ public final class CheckInRoutes {
             if (!unknown.isEmpty()) {
                 return Future.failedFuture(unknownEnvironments(events, unknown));
             }
-            if (queueStats.backlog() > config.maxBacklog()) {
-                return Future.failedFuture(Problem.unavailable("the queued backlog (" + queueStats.backlog()
+            long queued = backlog.getAsLong();
+            if (queued > config.maxBacklog()) {
+                return Future.failedFuture(Problem.unavailable("the queued backlog (" + queued
                         + " jobs) is over ingest.maxBacklog; nothing was stored, retry later", config.retryAfter().toSeconds())
                         .with("reason", "backlog"));
             }
-            return committer.submit(events);
+            return committer.submit(events).recover(e -> Future.failedFuture(problem(e, events)));
         }).onFailure(e -> {
             if (e instanceof Problem p && (p.status() == 422 || p.status() == 503)) {
                 rateLimit.refund(events.size()); // nothing stored and little done: lockers' retries must not pay
@@ -112,6 +123,18 @@ public final class CheckInRoutes {
             items.add(new JsonObject().put("eventId", r.event().eventId()).put("status", r.status()).put("outcome", r.outcome()));
         }
         return new JsonObject().put("accepted", accepted).put("duplicates", results.size() - accepted).put("results", items);
+    }
+
+    /** What the committer's refusal means to the locker. */
+    private Problem problem(Throwable e, List<CheckInEvent> events) {
+        if (e instanceof EventStore.MissingEnvironments missing) { // deleted while the request waited for its commit
+            return unknownEnvironments(events, missing.ids());
+        }
+        if (!(e instanceof IngestRefused r) || !r.reason().retryable) {
+            return new Problem(500, "internal", "Internal error", "storing the events failed; nothing was stored");
+        }
+        return Problem.unavailable(r.getMessage(), r.reason() == IngestRefused.Reason.SHUTTING_DOWN ? 1
+                : config.retryAfter().toSeconds());
     }
 
     /** 422 naming every event whose environmentId is not a configured environment. */

@@ -7,6 +7,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
 
+import dev.roverlogout.store.CheckInEvent;
+import dev.roverlogout.http.BodyText;
 import dev.roverlogout.http.Problem;
 import dev.roverlogout.http.Problem.FieldError;
 import io.vertx.core.buffer.Buffer;
@@ -29,7 +31,7 @@ public final class CheckInValidator {
 
     /** @param requestId stored with each event for tracing; may be null */
     public static List<CheckInEvent> parse(Buffer body, String requestId) {
-        if (body != null && !isUtf8(body)) {
+        if (body != null && !BodyText.isUtf8(body)) {
             throw Problem.badRequest("the body is not valid UTF-8");
         }
         Object root;
@@ -127,52 +129,11 @@ public final class CheckInValidator {
             errors.add(new FieldError(index, field, "must not contain NUL characters"));
             return null;
         }
-        if (!wellFormed(s)) {
+        if (!BodyText.wellFormed(s)) {
             errors.add(new FieldError(index, field, "must be valid Unicode (it holds an unpaired surrogate escape)"));
             return null;
         }
         return s;
-    }
-
-    /**
-     * Strict UTF-8 (RFC 8259 §8.1). Vert.x decodes a body leniently, turning invalid bytes into U+FFFD: two different
-     * malformed event ids would be stored as the same one (a false duplicate). Overlong forms and encoded surrogates
-     * are refused too.
-     */
-    public static boolean isUtf8(Buffer body) {
-        byte[] bytes = body.getBytes();
-        boolean ascii = true;
-        for (byte b : bytes) {
-            if (b < 0) {
-                ascii = false;
-                break;
-            }
-        }
-        if (ascii) {
-            return true;
-        }
-        try {
-            java.nio.charset.StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
-                    .decode(java.nio.ByteBuffer.wrap(bytes));
-            return true;
-        } catch (java.nio.charset.CharacterCodingException e) {
-            return false;
-        }
-    }
-
-    /** JSON allows "\ud800" alone; UTF-8 cannot carry it (it would be stored as '?' and collide). */
-    public static boolean wellFormed(String s) {
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
-                i++;
-            } else if (Character.isSurrogate(c)) {
-                return false;
-            }
-        }
-        return true;
     }
 
     private static String deviceId(JsonObject o, Integer index, List<FieldError> errors) {

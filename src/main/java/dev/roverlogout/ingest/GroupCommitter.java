@@ -6,15 +6,16 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.IntConsumer;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.roverlogout.store.CheckInEvent;
 import dev.roverlogout.config.GatewayConfig;
-import dev.roverlogout.http.Problem;
+import dev.roverlogout.lifecycle.Service;
 import dev.roverlogout.metrics.GatewayMetrics;
 import dev.roverlogout.store.EventStore;
-import dev.roverlogout.store.QueueStats;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -22,7 +23,7 @@ import io.vertx.core.Vertx;
 import io.vertx.pgclient.PgException;
 
 /**
- * Group commit: events of concurrent requests that arrive while the writers are busy, or within
+ * The ingest committer (group commit): events of concurrent requests that arrive while the writers are busy, or within
  * {@code ingest.groupCommit.window} of an idle moment, are written together in one transaction; each request is
  * answered when its own events are durable. At most {@code ingest.groupCommit.writers} groups are written at once
  * (one commit's fsync overlaps the next group's statements); the next group forms while they commit, so the batch
@@ -31,7 +32,7 @@ import io.vertx.pgclient.PgException;
  * <p>All state is confined to one Vert.x context; {@link #submit} may be called from any event loop and its
  * future completes on the caller's context.
  */
-public final class GroupCommitter {
+public final class GroupCommitter implements Service {
     private static final Logger log = LoggerFactory.getLogger(GroupCommitter.class);
 
     /** What became of one event: {@code status} accepted|duplicate, {@code outcome} what it did (or duplicate). */
@@ -48,7 +49,7 @@ public final class GroupCommitter {
     private final Context context;
     private final EventStore store;
     private final GatewayMetrics metrics;
-    private final QueueStats queueStats;
+    private final IntConsumer onQueued;
     private final GatewayConfig.Ingest config;
 
     private final ArrayDeque<Pending> waiting = new ArrayDeque<>();
@@ -57,17 +58,40 @@ public final class GroupCommitter {
     private long windowTimer = -1;
     private Promise<Void> drained;
 
-    public GroupCommitter(Vertx vertx, EventStore store, GatewayMetrics metrics, QueueStats queueStats,
+    /**
+     * @param context  where the groups form and are written (every request hops here and back)
+     * @param onQueued told how many new jobs each commit queued (the backlog estimate between two counts)
+     */
+    public GroupCommitter(Vertx vertx, Context context, EventStore store, GatewayMetrics metrics, IntConsumer onQueued,
                           GatewayConfig.Ingest config) {
         this.vertx = vertx;
-        this.context = vertx.getOrCreateContext();
+        this.context = context;
         this.store = store;
         this.metrics = metrics;
-        this.queueStats = queueStats;
+        this.onQueued = onQueued;
         this.config = config;
     }
 
-    /** Queues the events of one request; the future completes when they are committed (or failed with a Problem). */
+    @Override
+    public String name() {
+        return "ingest committer";
+    }
+
+    @Override
+    public Future<Void> start() {
+        return Future.succeededFuture();
+    }
+
+    /** Stops taking requests and completes when every request already taken has been answered. */
+    @Override
+    public Future<Void> stop() {
+        return drain();
+    }
+
+    /**
+     * Queues the events of one request; the future completes when they are committed, or fails with an
+     * {@link IngestRefused} or {@link EventStore.MissingEnvironments} (nothing of this request stored).
+     */
     public Future<List<Result>> submit(List<CheckInEvent> events) {
         Context caller = vertx.getOrCreateContext();
         Promise<List<Result>> promise = Promise.promise();
@@ -77,7 +101,7 @@ public final class GroupCommitter {
     }
 
     /** Stops taking requests and completes when every request already taken has been answered. */
-    public Future<Void> drain() {
+    private Future<Void> drain() {
         Promise<Void> p = Promise.promise();
         context.runOnContext(v -> {
             if (drained != null) {
@@ -93,12 +117,12 @@ public final class GroupCommitter {
 
     private void enqueue(Pending p) {
         if (drained != null) {
-            answer(p, Future.failedFuture(Problem.unavailable("the gateway is shutting down", 1)));
+            answer(p, Future.failedFuture(new IngestRefused(IngestRefused.Reason.SHUTTING_DOWN, "the gateway is shutting down")));
             return;
         }
         if (waitingEvents >= MAX_WAITING_GROUPS * config.groupMaxEvents()) {
-            answer(p, Future.failedFuture(Problem.unavailable("the database is not keeping up; nothing was stored, retry later",
-                    config.retryAfter().toSeconds())));
+            answer(p, Future.failedFuture(new IngestRefused(IngestRefused.Reason.OVERLOADED,
+                    "the database is not keeping up; nothing was stored, retry later")));
             return;
         }
         waiting.add(p);
@@ -131,8 +155,8 @@ public final class GroupCommitter {
             Pending p = waiting.poll();
             waitingEvents -= p.events().size();
             if (now - p.deadline() > 0) { // waited out its commit timeout before a writer was free: never written
-                answer(p, Future.failedFuture(Problem.unavailable("the database did not keep up; nothing was stored, "
-                        + "retry later", config.retryAfter().toSeconds())));
+                answer(p, Future.failedFuture(new IngestRefused(IngestRefused.Reason.NOT_WRITTEN_IN_TIME,
+                        "the database did not keep up; nothing was stored, retry later")));
                 continue;
             }
             group.add(p);
@@ -172,8 +196,8 @@ public final class GroupCommitter {
         // safe, eventId is idempotent), but the writer slot is held until the transaction really ends, so a stalled
         // database never has more than ingest.groupCommit.writers transactions open on it
         long timer = vertx.setTimer(config.commitTimeout().toMillis(), id -> group.forEach(p -> answer(p,
-                Future.failedFuture(Problem.unavailable("the database did not confirm the write in time; the events "
-                        + "may have been stored, and retrying is safe", config.retryAfter().toSeconds())))));
+                Future.failedFuture(new IngestRefused(IngestRefused.Reason.COMMIT_UNCONFIRMED, "the database did not "
+                        + "confirm the write in time; the events may have been stored, and retrying is safe")))));
         return store.write(distinct).transform(ar -> {
             vertx.cancelTimer(timer);
             if (ar.succeeded()) {
@@ -190,7 +214,7 @@ public final class GroupCommitter {
             List<Pending> rest = new ArrayList<>();
             for (Pending p : group) {
                 if (p.events().stream().anyMatch(e -> missing.ids().contains(e.environmentId()))) {
-                    answer(p, Future.failedFuture(CheckInRoutes.unknownEnvironments(p.events(), missing.ids())));
+                    answer(p, Future.failedFuture(missing));
                 } else {
                     rest.add(p);
                 }
@@ -201,8 +225,8 @@ public final class GroupCommitter {
             // a deadlock, or the same eventId with two devices in two concurrent groups: the other has committed now
             return write(group, 1);
         }
-        Problem problem = toProblem(failure);
-        group.forEach(p -> answer(p, Future.failedFuture(problem)));
+        IngestRefused refused = refusal(failure);
+        group.forEach(p -> answer(p, Future.failedFuture(refused)));
         return Future.succeededFuture();
     }
 
@@ -225,7 +249,7 @@ public final class GroupCommitter {
                 queued++;
             }
         }
-        queueStats.noteQueued(queued);
+        onQueued.accept(queued);
         return results;
     }
 
@@ -245,14 +269,14 @@ public final class GroupCommitter {
         return t instanceof PgException pg && Set.of("40P01", "40001", "23505").contains(pg.getSqlState());
     }
 
-    private Problem toProblem(Throwable failure) {
+    private IngestRefused refusal(Throwable failure) {
         if (failure instanceof PgException pg && !unavailableState(pg.getSqlState())) {
             log.error("Storing check-ins failed with SQLSTATE {}", pg.getSqlState(), failure);
-            return new Problem(500, "internal", "Internal error", "storing the events failed; nothing was stored");
+            return new IngestRefused(IngestRefused.Reason.INTERNAL, "storing the events failed; nothing was stored");
         }
         log.warn("Database unavailable for ingest ({}); answering 503", failure.toString());
-        return Problem.unavailable("the database is unavailable; nothing was stored, retry later",
-                config.retryAfter().toSeconds());
+        return new IngestRefused(IngestRefused.Reason.DATABASE_UNAVAILABLE,
+                "the database is unavailable; nothing was stored, retry later");
     }
 
     private static boolean unavailableState(String state) {

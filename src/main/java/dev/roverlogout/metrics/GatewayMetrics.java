@@ -35,6 +35,7 @@ public final class GatewayMetrics {
     private final DistributionSummary groupEvents;
     private final AtomicLong databaseUp = new AtomicLong(1);
     private final AtomicLong eventLoopLagNanos = new AtomicLong();
+    private final AtomicLong retentionLastRun = new AtomicLong();
 
     public GatewayMetrics() {
         this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -72,6 +73,12 @@ public final class GatewayMetrics {
         Gauge.builder("rlg.event.loop.lag.seconds", eventLoopLagNanos, n -> n.getAndSet(0) / 1e9)
                 .description("How late a 1 s event-loop timer fired at worst since the previous scrape (blocking or CPU starvation)")
                 .register(registry);
+        Gauge.builder("rlg.retention.last.run.timestamp.seconds", retentionLastRun, AtomicLong::get)
+                .description("When the last retention run (of any replica) ended, in seconds since the epoch; 0 = never")
+                .register(registry);
+        for (String table : new String[] {"device_event", "disassociation_job", "job_attempt", "environment_status_change"}) {
+            retentionDeleted(table, 0); // every table's series exists from the start (rate() needs a first sample)
+        }
         Gauge.builder("rlg.database.up", databaseUp, AtomicLong::get)
                 .description("1 when the gateway's last periodic database read succeeded, 0 when it failed").register(registry);
     }
@@ -214,6 +221,19 @@ public final class GatewayMetrics {
         g.depth.set(depth);
         g.oldestAgeMillis.set(Math.round(oldestAgeSeconds * 1000));
         g.status.set(status);
+    }
+
+    /** {@code rlg_retention_deleted_total{table}}: rows the retention cleaner deleted. */
+    public void retentionDeleted(String table, long rows) {
+        counters.computeIfAbsent("ret|" + table, k -> Counter.builder("rlg.retention.deleted")
+                .description("Rows deleted by the retention cleaner, by table")
+                .tags("table", table)
+                .register(registry)).increment(rows);
+    }
+
+    /** {@code rlg_retention_last_run_timestamp_seconds}: when the last retention run (of any replica) ended. */
+    public void retentionLastRun(long epochSeconds) {
+        retentionLastRun.set(epochSeconds);
     }
 
     /** {@code rlg_event_loop_lag_seconds}: records how late a 1 s event-loop timer fired (the worst is kept until scraped). */

@@ -1,6 +1,5 @@
 package dev.roverlogout.store;
 
-import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -8,11 +7,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
-import dev.roverlogout.ingest.CheckInEvent;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
-import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 
@@ -180,8 +177,8 @@ public final class EventStore {
                         return Future.failedFuture(new MissingEnvironments(missing));
                     }
                     String[] queueingIds = queueing.toArray(String[]::new);
-                    return conn.preparedQuery(LOCK_DEVICES).execute(devices(events))
-                            .compose(x -> applyRounds(conn, rounds(events), 0, queueingIds, new HashMap<>(events.size() * 2)))
+                    return conn.preparedQuery(LOCK_DEVICES).execute(EventRounds.devices(events))
+                            .compose(x -> applyRounds(conn, EventRounds.rounds(events), 0, queueingIds, new HashMap<>(events.size() * 2)))
                             .compose(stored -> notifyQueued(conn, events, stored).map(stored));
                 }));
     }
@@ -214,105 +211,17 @@ public final class EventStore {
             return Future.succeededFuture(stored);
         }
         List<CheckInEvent> round = rounds.get(i);
-        return conn.preparedQuery(APPLY_JOBS).execute(jobParams(round, queueing))
+        return conn.preparedQuery(APPLY_JOBS).execute(EventRounds.jobParams(round, queueing))
                 .compose(rows -> {
                     List<CheckInEvent> fresh = new ArrayList<>();
                     List<Stored> outcomes = new ArrayList<>();
-                    outcomes(round, rows, Set.of(queueing), fresh, outcomes);
+                    EventRounds.outcomes(round, rows, Set.of(queueing), fresh, outcomes);
                     for (int k = 0; k < fresh.size(); k++) {
                         stored.put(key(fresh.get(k).environmentId(), fresh.get(k).eventId()), outcomes.get(k));
                     }
                     return fresh.isEmpty() ? Future.succeededFuture()
-                            : conn.preparedQuery(INSERT_EVENTS).execute(eventParams(fresh, outcomes)).mapEmpty();
+                            : conn.preparedQuery(INSERT_EVENTS).execute(EventRounds.eventParams(fresh, outcomes)).mapEmpty();
                 })
                 .compose(x -> applyRounds(conn, rounds, i + 1, queueing, stored));
-    }
-
-    /** Matches the rows of {@link #APPLY_JOBS} to the round's events (one event per device in a round). */
-    private static void outcomes(List<CheckInEvent> round, RowSet<Row> rows, Set<String> queueing,
-                                 List<CheckInEvent> fresh, List<Stored> outcomes) {
-        boolean[] isFresh = new boolean[round.size()];
-        Map<String, Row> jobs = new HashMap<>();
-        Map<Integer, Long> cancelled = new HashMap<>();
-        Map<Integer, Long> racing = new HashMap<>();
-        for (Row row : rows) {
-            switch (row.getString(0)) {
-                case "fresh" -> isFresh[row.getLong(1).intValue() - 1] = true;
-                case "job" -> jobs.put(key(row.getString(2), row.getString(3)), row);
-                default -> ("cancelled".equals(row.getString(5)) ? cancelled : racing)
-                        .putIfAbsent(row.getLong(1).intValue() - 1, row.getLong(4));
-            }
-        }
-        for (int i = 0; i < round.size(); i++) {
-            if (!isFresh[i]) {
-                continue; // a duplicate
-            }
-            CheckInEvent e = round.get(i);
-            Stored s;
-            if (e.type() == CheckInEvent.Type.CHECK_IN) {
-                Row job = jobs.get(key(e.environmentId(), e.deviceId()));
-                s = !queueing.contains(e.environmentId()) ? new Stored("skipped", null)
-                        : job == null ? new Stored("superseded", null)
-                        : new Stored(job.getString(5), job.getLong(4));
-            } else {
-                s = cancelled.containsKey(i) ? new Stored("cancelled_job", cancelled.get(i), racing.containsKey(i))
-                        : racing.containsKey(i) ? new Stored("cancel_race", racing.get(i), true)
-                        : new Stored("recorded", null);
-            }
-            fresh.add(e);
-            outcomes.add(s);
-        }
-    }
-
-    /** Splits events into rounds with at most one event per (environment, device), keeping arrival order. */
-    static List<List<CheckInEvent>> rounds(List<CheckInEvent> events) {
-        List<List<CheckInEvent>> rounds = new ArrayList<>();
-        Map<String, Integer> lastRoundOfDevice = new HashMap<>();
-        for (CheckInEvent e : events) {
-            String device = key(e.environmentId(), e.deviceId());
-            int round = lastRoundOfDevice.getOrDefault(device, -1) + 1;
-            if (round == rounds.size()) {
-                rounds.add(new ArrayList<>());
-            }
-            rounds.get(round).add(e);
-            lastRoundOfDevice.put(device, round);
-        }
-        return rounds;
-    }
-
-    private static Tuple devices(List<CheckInEvent> events) {
-        return Tuple.tuple().addArrayOfString(strings(events, CheckInEvent::environmentId))
-                .addArrayOfString(strings(events, CheckInEvent::deviceId));
-    }
-
-    private static Tuple jobParams(List<CheckInEvent> events, String[] queueing) {
-        return Tuple.tuple().addArrayOfString(strings(events, CheckInEvent::environmentId))
-                .addArrayOfString(strings(events, CheckInEvent::eventId))
-                .addArrayOfString(strings(events, e -> e.type().name()))
-                .addArrayOfString(strings(events, CheckInEvent::deviceId))
-                .addArrayOfOffsetDateTime(events.stream().map(CheckInEvent::occurredAt).toArray(OffsetDateTime[]::new))
-                .addArrayOfString(strings(events, CheckInEvent::requestId))
-                .addArrayOfString(queueing);
-    }
-
-    private static Tuple eventParams(List<CheckInEvent> events, List<Stored> outcomes) {
-        return Tuple.tuple().addArrayOfString(strings(events, CheckInEvent::environmentId))
-                .addArrayOfString(strings(events, CheckInEvent::eventId))
-                .addArrayOfString(strings(events, e -> e.type().name()))
-                .addArrayOfString(strings(events, CheckInEvent::deviceId))
-                .addArrayOfOffsetDateTime(events.stream().map(CheckInEvent::occurredAt).toArray(OffsetDateTime[]::new))
-                .addArrayOfString(strings(events, CheckInEvent::userId))
-                .addArrayOfString(strings(events, CheckInEvent::lockerId))
-                .addArrayOfString(strings(events, CheckInEvent::requestId))
-                .addArrayOfString(outcomes.stream().map(Stored::outcome).toArray(String[]::new))
-                .addArrayOfLong(outcomes.stream().map(Stored::jobId).toArray(Long[]::new));
-    }
-
-    private static String[] strings(List<CheckInEvent> events, java.util.function.Function<CheckInEvent, String> field) {
-        String[] values = new String[events.size()];
-        for (int i = 0; i < values.length; i++) {
-            values[i] = field.apply(events.get(i));
-        }
-        return values;
     }
 }

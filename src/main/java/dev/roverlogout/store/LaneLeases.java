@@ -35,15 +35,15 @@ public final class LaneLeases {
                    current_rate = NULL, circuit = NULL
              WHERE environment_id = $1 AND owner = $2
             """;
-    /** Heartbeat; answers the number of live replicas (this one included) and forgets replicas gone for an hour. */
+    /** Heartbeat; answers the number of live replicas (this one included). */
     static final String HEARTBEAT = """
             WITH beat AS (
               INSERT INTO gateway_replica (id) VALUES ($1) ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()
-            ), forget AS (
-              DELETE FROM gateway_replica WHERE heartbeat_at < now() - interval '1 hour' AND id <> $1
             )
             SELECT 1 + count(*) FROM gateway_replica WHERE id <> $1 AND heartbeat_at > now() - $2 * interval '1 millisecond'
             """;
+    /** Replicas whose last heartbeat is older than $1 ms: gone (killed, or stopped without leaving). */
+    static final String FORGET_GONE = "DELETE FROM gateway_replica WHERE heartbeat_at < now() - $1 * interval '1 millisecond'";
     static final String LEAVE = "DELETE FROM gateway_replica WHERE id = $1";
     static final String HELD_BY_OTHERS = """
             SELECT environment_id FROM lane_lease WHERE owner <> $1 AND expires_at >= now()
@@ -78,6 +78,11 @@ public final class LaneLeases {
     /** A replica that stops cleanly leaves at once, so that the others take its share without waiting. */
     public Future<Void> leave(String replica) {
         return pool.preparedQuery(LEAVE).execute(Tuple.of(replica)).mapEmpty();
+    }
+
+    /** Forgets replicas that have not heartbeat for {@code goneFor}; answers how many. */
+    public Future<Integer> forgetGone(Duration goneFor) {
+        return pool.preparedQuery(FORGET_GONE).execute(Tuple.of(goneFor.toMillis())).map(rows -> rows.rowCount());
     }
 
     /** Environments whose lease another replica holds now. */

@@ -100,7 +100,7 @@ public final class HostileOracle implements AutoCloseable {
     }
 
     private static boolean isJsonObject(Buffer body) {
-        if (body == null || body.length() == 0 || !dev.roverlogout.ingest.CheckInValidator.isUtf8(body)) {
+        if (body == null || body.length() == 0 || !dev.roverlogout.http.BodyText.isUtf8(body)) {
             return false; // invalid UTF-8 is refused as a whole: no field to name
         }
         try {

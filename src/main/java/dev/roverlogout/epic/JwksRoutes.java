@@ -1,9 +1,10 @@
-package dev.roverlogout.http;
+package dev.roverlogout.epic;
 
 import java.time.Duration;
 import java.time.Instant;
 
-import dev.roverlogout.epic.KeyRing;
+import dev.roverlogout.http.Problem;
+import dev.roverlogout.http.RouteMount;
 import dev.roverlogout.store.SigningKeyStore;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -15,7 +16,7 @@ import io.vertx.ext.web.RoutingContext;
  * No auth; never private members (only the stored public JWKs are read). Short {@code Cache-Control} so that a
  * rotation reaches Epic well within {@code keys.rotationGrace}.
  */
-public final class JwksRoutes {
+public final class JwksRoutes implements RouteMount {
     public static final Duration MAX_AGE = Duration.ofMinutes(5);
     private static final java.util.regex.Pattern ENVIRONMENT_ID = java.util.regex.Pattern.compile("[a-z0-9-]{1,64}");
 
@@ -27,6 +28,7 @@ public final class JwksRoutes {
         this.retireAfter = retireAfter;
     }
 
+    @Override
     public void mount(Router router) {
         router.get("/jwks/:file").handler(this::jwks);
     }

@@ -1,4 +1,4 @@
-package dev.roverlogout.ingest;
+package dev.roverlogout.store;
 
 import java.time.OffsetDateTime;
 
