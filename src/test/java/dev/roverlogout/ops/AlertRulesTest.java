@@ -55,8 +55,12 @@ class AlertRulesTest {
         List<Map<String, Object>> docs = KubernetesManifestsTest.render("prod");
         Map<String, Object> rule = KubernetesManifestsTest.one(docs, "PrometheusRule", "rover-logout-gateway");
         Path rules = Files.createTempFile("rules", ".yaml");
-        Files.writeString(rules, new org.yaml.snakeyaml.Yaml().dump(map(rule, "spec")));
-        assertThat(run(null, "promtool", "check", "rules", rules.toString())).startsWith("0 ");
+        try {
+            Files.writeString(rules, new org.yaml.snakeyaml.Yaml().dump(map(rule, "spec")));
+            assertThat(run(null, "promtool", "check", "rules", rules.toString())).startsWith("0 ");
+        } finally {
+            Files.deleteIfExists(rules);
+        }
         assertThat(run(scraped, "promtool", "check", "metrics")).isEqualTo("0 ");
     }
 

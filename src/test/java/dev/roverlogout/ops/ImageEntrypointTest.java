@@ -34,6 +34,18 @@ class ImageEntrypointTest {
         String dockerfile = Files.readString(Path.of("Dockerfile"));
         String runtime = dockerfile.substring(dockerfile.lastIndexOf("\nFROM "));
         Path root = Files.createTempDirectory("rlg-image");
+        try {
+            startAndStop(runtime, root);
+        } catch (AssertionError | Exception e) {
+            printLog(root.resolve("app").resolve("gateway.log")); // the failure messages point at it
+            throw e;
+        } finally {
+            GatewayProcess.deleteTree(root); // the embedded database's files too: tens of MB a run, passed or not
+        }
+    }
+
+    /** Starts the image's command with its ENV and config under {@code root} and stops it as Kubernetes would. */
+    private static void startAndStop(String runtime, Path root) throws Exception {
         Path app = root.resolve("app");
         Files.createDirectories(app.resolve("conf"));
         Files.copy(Path.of("conf/gateway.yaml"), app.resolve("conf/gateway.yaml"));
@@ -70,7 +82,15 @@ class ImageEntrypointTest {
         after.remove("gateway.log"); // this test's own capture of the process output
         assertThat(after).as("files written under the image's /app (a read-only root filesystem)").isEqualTo(before);
         assertThat(files(data)).as("the embedded database and generated tokens live in /data").isNotEmpty();
-        GatewayProcess.deleteTree(root); // kept when an assertion fails, for its log and files
+    }
+
+    /** Copies the gateway's output into this test's output (kept in target/surefire-reports) before it is deleted. */
+    private static void printLog(Path log) {
+        try {
+            System.out.println("---- " + log + ":\n" + Files.readString(log));
+        } catch (java.io.IOException | RuntimeException e) {
+            System.out.println("---- no gateway log: " + e);
+        }
     }
 
     /** Only what a container has: PATH and HOME; nothing from this test JVM's environment leaks in. */

@@ -83,11 +83,16 @@ class KubernetesManifestsTest {
                 env.put(name, (String) e.get("value"));
             }
         }
-        Path config = Files.createTempFile("gateway", ".yaml");
-        Files.writeString(config, shipped);
         Map<String, String> rlg = new HashMap<>(env);
         rlg.keySet().removeIf(k -> !k.startsWith("RLG_"));
-        GatewayConfig loaded = ConfigLoader.load(Optional.of(config), rlg);
+        Path config = Files.createTempFile("gateway", ".yaml");
+        GatewayConfig loaded;
+        try {
+            Files.writeString(config, shipped);
+            loaded = ConfigLoader.load(Optional.of(config), rlg);
+        } finally {
+            Files.deleteIfExists(config);
+        }
         assertThat(loaded.management().host()).isEqualTo("0.0.0.0");
         // the HPA owns the replica count (an apply must not reset it)
         assertThat(map(deployment, "spec")).doesNotContainKey("replicas");

@@ -74,7 +74,11 @@ public final class GatewayProcess implements AutoCloseable {
             if (!Files.exists(config)) {
                 Files.writeString(config, "{}\n");
             }
-            return start(workDir, env, List.of("-Xmx256m"), List.of("serve", "--config", config.toString()));
+            // a gateway killed with SIGKILL cannot delete its temporary files (Vert.x's file cache): keep them in the
+            // work directory, which the test deletes, rather than in the shared temp directory
+            Path tmp = Files.createDirectories(workDir.resolve("tmp"));
+            return start(workDir, env, List.of("-Xmx256m", "-Djava.io.tmpdir=" + tmp),
+                    List.of("serve", "--config", config.toString()));
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }

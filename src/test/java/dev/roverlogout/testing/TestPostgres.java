@@ -14,8 +14,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import dev.roverlogout.store.EmbeddedDatabase;
 
 /**
- * One real embedded PostgreSQL for the whole test JVM (started on first use, stopped at exit); each test gets a
- * fresh database in it. Queries here are blocking JDBC on the test thread, never on an event loop.
+ * One real embedded PostgreSQL for the whole test JVM (started on first use, stopped and its directory deleted at
+ * exit); each test gets a fresh database in it. Queries here are blocking JDBC on the test thread, never on an
+ * event loop.
  */
 public final class TestPostgres {
     private static final AtomicInteger COUNTER = new AtomicInteger();
@@ -26,15 +27,35 @@ public final class TestPostgres {
 
     public static synchronized EmbeddedDatabase server() {
         if (server == null) {
-            try {
-                Path dir = Files.createTempDirectory("rlg-test-pg").resolve("pg");
-                server = EmbeddedDatabase.start(dir, 0);
-                Runtime.getRuntime().addShutdownHook(new Thread(server::close));
-            } catch (java.io.IOException e) {
-                throw new IllegalStateException(e);
-            }
+            server = startInTempDirectory();
         }
         return server;
+    }
+
+    /** PostgreSQL in a new temporary directory, which a shutdown hook deletes once PostgreSQL has stopped. */
+    private static EmbeddedDatabase startInTempDirectory() {
+        Path root;
+        try {
+            root = Files.createTempDirectory("rlg-test-pg");
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
+        EmbeddedDatabase db;
+        try {
+            db = EmbeddedDatabase.start(root.resolve("pg"), 0);
+        } catch (RuntimeException e) {
+            GatewayProcess.deleteTree(root);
+            throw e;
+        }
+        // hundreds of MB per test run; stop first, then delete: PostgreSQL writes into it until it has stopped
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                db.close();
+            } finally {
+                GatewayProcess.deleteTree(root);
+            }
+        }, "test-postgres-stop"));
+        return db;
     }
 
     /** A new, empty database; returns its postgresql:// URL. */
