@@ -29,7 +29,7 @@ public final class ConfigLoader {
     public static final Path DEFAULT_FILE = Path.of("conf", "gateway.yaml");
     private static final String ENV_PREFIX = "RLG_";
 
-    private final Map<String, String> values = new HashMap<>(GatewayConfig.DEFAULTS);
+    private final ConfigValues values = new ConfigValues(new HashMap<>(GatewayConfig.DEFAULTS));
 
     private ConfigLoader() {
     }
@@ -120,33 +120,33 @@ public final class ConfigLoader {
         return new GatewayConfig(
                 endpoint("http"),
                 endpoint("management"),
-                new GatewayConfig.Connections(positive("http.idleTimeout"), positive("http.headerTimeout"),
-                        positive("http.bodyTimeout"), intIn("http.maxConnections", 0, 1_000_000)),
-                new GatewayConfig.Database(databaseUrl(), path("database.embeddedDir"),
-                        intIn("database.poolSize", 1, 200), duration("database.connectTimeout")),
-                path("dataDir"),
+                new GatewayConfig.Connections(values.positive("http.idleTimeout"), values.positive("http.headerTimeout"),
+                        values.positive("http.bodyTimeout"), values.intIn("http.maxConnections", 0, 1_000_000)),
+                new GatewayConfig.Database(databaseUrl(), values.path("database.embeddedDir"),
+                        values.intIn("database.poolSize", 1, 200), values.duration("database.connectTimeout")),
+                values.path("dataDir"),
                 new GatewayConfig.Auth(token("auth.adminToken"), token("auth.ingestToken")),
                 masterKey(),
                 httpUrl("publicBaseUrl"),
-                new GatewayConfig.Ingest(longIn("ingest.maxBacklog", 1, Long.MAX_VALUE), duration("ingest.retryAfter"),
-                        positive("ingest.commitTimeout"), duration("ingest.groupCommit.window"),
-                        intIn("ingest.groupCommit.maxEvents", 1, 100_000), intIn("ingest.groupCommit.writers", 1, 64),
-                        intIn("ingest.rateLimitPerSecond", 0, 10_000_000)),
-                new GatewayConfig.Epic(positive("epic.readinessProbeInterval")),
-                new GatewayConfig.Keys(duration("keys.rotationGrace"), duration("keys.retireAfter")),
-                new GatewayConfig.Dispatch(bool("dispatch.enabled"), positive("dispatch.leaseDuration"), positive("dispatch.pollInterval"),
-                        intIn("dispatch.batchSize", 1, 10_000), positive("dispatch.maxAge"),
-                        positive("dispatch.retry.base"), positive("dispatch.retry.cap"),
-                        intIn("dispatch.retry.maxAttempts", 1, 1000), intIn("dispatch.circuit.maxFailures", 1, 10_000),
-                        positive("dispatch.circuit.resetTimeout"), ratio("dispatch.circuit.failureRatio"),
-                        intIn("dispatch.circuit.minCalls", 1, 100_000)),
-                new GatewayConfig.Retention(atLeast("retention.finishedJobs", Duration.ofHours(1)),
-                        atLeast("retention.deviceEvents", Duration.ofHours(1)), atLeast("retention.deadLetters", Duration.ofHours(1)),
-                        atLeast("retention.audit", Duration.ofHours(1)), atLeast("retention.interval", Duration.ofSeconds(1)),
-                        intIn("retention.batchSize", 1, 100_000)),
-                positive("metrics.queueStatsInterval"),
-                positive("shutdown.timeout"),
-                oneOf("logging.format", "json", "plain"));
+                new GatewayConfig.Ingest(values.longIn("ingest.maxBacklog", 1, Long.MAX_VALUE), values.duration("ingest.retryAfter"),
+                        values.positive("ingest.commitTimeout"), values.duration("ingest.groupCommit.window"),
+                        values.intIn("ingest.groupCommit.maxEvents", 1, 100_000), values.intIn("ingest.groupCommit.writers", 1, 64),
+                        values.intIn("ingest.rateLimitPerSecond", 0, 10_000_000)),
+                new GatewayConfig.Epic(values.positive("epic.readinessProbeInterval")),
+                new GatewayConfig.Keys(values.duration("keys.rotationGrace"), values.duration("keys.retireAfter")),
+                new GatewayConfig.Dispatch(values.bool("dispatch.enabled"), values.positive("dispatch.leaseDuration"), values.positive("dispatch.pollInterval"),
+                        values.intIn("dispatch.batchSize", 1, 10_000), values.positive("dispatch.maxAge"),
+                        values.positive("dispatch.retry.base"), values.positive("dispatch.retry.cap"),
+                        values.intIn("dispatch.retry.maxAttempts", 1, 1000), values.intIn("dispatch.circuit.maxFailures", 1, 10_000),
+                        values.positive("dispatch.circuit.resetTimeout"), values.ratio("dispatch.circuit.failureRatio"),
+                        values.intIn("dispatch.circuit.minCalls", 1, 100_000)),
+                new GatewayConfig.Retention(values.atLeast("retention.finishedJobs", Duration.ofHours(1)),
+                        values.atLeast("retention.deviceEvents", Duration.ofHours(1)), values.atLeast("retention.deadLetters", Duration.ofHours(1)),
+                        values.atLeast("retention.audit", Duration.ofHours(1)), values.atLeast("retention.interval", Duration.ofSeconds(1)),
+                        values.intIn("retention.batchSize", 1, 100_000)),
+                values.positive("metrics.queueStatsInterval"),
+                values.positive("shutdown.timeout"),
+                values.oneOf("logging.format", "json", "plain"));
     }
 
     private GatewayConfig.Endpoint endpoint(String prefix) {
@@ -154,7 +154,7 @@ public final class ConfigLoader {
         if (host.isEmpty()) {
             throw new ConfigException(prefix + ".host", "must not be empty");
         }
-        return new GatewayConfig.Endpoint(host, intIn(prefix + ".port", 0, 65535));
+        return new GatewayConfig.Endpoint(host, values.intIn(prefix + ".port", 0, 65535));
     }
 
     private Optional<String> databaseUrl() {
@@ -218,88 +218,6 @@ public final class ConfigLoader {
         return value.endsWith("/") ? value.substring(0, value.length() - 1) : value;
     }
 
-    private Path path(String key) {
-        String value = values.get(key);
-        if (value.isEmpty()) {
-            throw new ConfigException(key, "must not be empty");
-        }
-        return Path.of(value);
-    }
-
-    private int intIn(String key, int min, int max) {
-        return (int) longIn(key, min, max);
-    }
-
-    private long longIn(String key, long min, long max) {
-        String value = values.get(key);
-        long n;
-        try {
-            n = Long.parseLong(value);
-        } catch (NumberFormatException e) {
-            throw new ConfigException(key, "'" + value + "' is not a whole number");
-        }
-        if (n < min || n > max) {
-            throw new ConfigException(key, n + " is out of range " + min + ".." + max);
-        }
-        return n;
-    }
-
-    private String oneOf(String key, String... allowed) {
-        String value = values.get(key);
-        if (!java.util.List.of(allowed).contains(value)) {
-            throw new ConfigException(key, "'" + value + "' is not one of " + String.join(", ", allowed));
-        }
-        return value;
-    }
-
-    /** A number in (0, 1]. */
-    private double ratio(String key) {
-        String value = values.get(key);
-        double r;
-        try {
-            r = Double.parseDouble(value);
-        } catch (NumberFormatException e) {
-            throw new ConfigException(key, "'" + value + "' is not a number");
-        }
-        if (!(r > 0 && r <= 1)) {
-            throw new ConfigException(key, value + " is out of range: must be greater than 0 and at most 1");
-        }
-        return r;
-    }
-
-    private boolean bool(String key) {
-        String value = values.get(key).toLowerCase(java.util.Locale.ROOT);
-        if (!value.equals("true") && !value.equals("false")) {
-            throw new ConfigException(key, "'" + values.get(key) + "' is not true or false");
-        }
-        return Boolean.parseBoolean(value);
-    }
-
-    private Duration duration(String key) {
-        try {
-            return Durations.parse(values.get(key));
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException(key, e.getMessage());
-        }
-    }
-
-    private Duration positive(String key) {
-        Duration d = duration(key);
-        if (d.isZero()) {
-            throw new ConfigException(key, "must be greater than zero");
-        }
-        return d;
-    }
-
-    /** At least {@code min}: a retention of "30m" (minutes, not months) would delete nearly everything. */
-    private Duration atLeast(String key, Duration min) {
-        Duration d = duration(key);
-        if (d.compareTo(min) < 0) {
-            throw new ConfigException(key, Durations.format(d) + " is too short: at least " + Durations.format(min)
-                    + " (write days as 30d)");
-        }
-        return d;
-    }
 
     private static String firstLine(String s) {
         return s == null ? "" : s.lines().findFirst().orElse("");

@@ -3,8 +3,6 @@ package dev.roverlogout.dispatch;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
-import java.util.ArrayDeque;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
@@ -44,8 +42,8 @@ final class Lane {
     private final CallOutcomes outcomes;
     private final GatewayMetrics metrics;
     private final GatewayConfig.Dispatch config;
-    /** Claimed jobs waiting for a token, with the time they were claimed (their lease runs from then). */
-    private final ArrayDeque<Held> claimed = new ArrayDeque<>();
+    /** Claimed jobs waiting for a token. */
+    private final HeldJobs claimed;
     private final OutcomeRecorder recorder;
     private final FailureLog failures;
     private final Circuit circuit;
@@ -73,11 +71,9 @@ final class Lane {
         this.metrics = metrics;
         this.config = config;
         this.recorder = new OutcomeRecorder(jobs, environmentId, owner, fence);
+        this.claimed = new HeldJobs(jobs, environmentId, owner, fence);
         this.failures = new FailureLog(environmentId);
         this.circuit = new Circuit(vertx, environmentId, metrics, config, this::wake);
-    }
-
-    private record Held(JobStore.ClaimedJob job, long claimedAt) {
     }
 
     long fence() {
@@ -124,8 +120,7 @@ final class Lane {
         circuit.close();
         vertx.cancelTimer(wakeTimer);
         vertx.cancelTimer(flushTimer);
-        Future<?> unclaimed = unclaim(claimed.stream().map(h -> h.job().id()).toList());
-        claimed.clear();
+        Future<?> unclaimed = claimed.giveBack();
         metrics.laneStopped(environmentId);
         // outcomes of calls still under way arrive after stop: write them as they come, then report drained
         recorder.drain(vertx, () -> inFlight == 0, config.leaseDuration()).onComplete(ar -> {
@@ -156,7 +151,7 @@ final class Lane {
         // jobs claimed but not sent are given back whenever the lane cannot send soon: a check-out that arrives
         // meanwhile then cancels the job instead of racing a call that had not even left
         if (env.isEmpty() || env.get().status() != Environment.Status.READY || now - leaseValidUntil > 0) {
-            giveBack(); // paused, gone, or lease in doubt: the supervisor decides what happens next
+            claimed.giveBack(); // paused, gone, or lease in doubt: the supervisor decides what happens next
             sleep(200);
             return;
         }
@@ -164,13 +159,13 @@ final class Lane {
         metrics.rateLimit(environmentId, rate.adjust(e.rateLimitPerSecond(), e.burst(), now));
         TokenBucket bucket = rate.bucket();
         if (rate.holdNanos(now) > 0) {
-            giveBack();
+            claimed.giveBack();
             sleep(Math.max(1, rate.holdNanos(now) / 1_000_000)); // honouring Epic's Retry-After
             return;
         }
         CircuitBreakerState state = circuit.state();
         if (state == CircuitBreakerState.OPEN) {
-            giveBack();
+            claimed.giveBack();
             sleep(200); // no claims, no calls: no retry storm against a down Epic
             return;
         }
@@ -178,11 +173,11 @@ final class Lane {
         // a job's lease must outlive its call: one held for a quarter of the lease is given back rather than
         // sent, since a call may take up to half of the lease
         long maxHold = config.leaseDuration().toNanos() / 4;
-        if (!claimed.isEmpty() && now - claimed.peek().claimedAt() > maxHold) {
-            giveBack();
+        if (!claimed.isEmpty() && now - claimed.oldestClaimedAt() > maxHold) {
+            claimed.giveBack();
         }
         while (!claimed.isEmpty() && inFlight < concurrency && bucket.tryTake(now)) {
-            send(e, claimed.poll().job());
+            send(e, claimed.next());
         }
         if (!claimed.isEmpty()) {
             if (inFlight < concurrency) {
@@ -211,8 +206,7 @@ final class Lane {
                 sleep(1000);
                 return;
             }
-            long claimedAt = System.nanoTime();
-            ar.result().forEach(j -> claimed.add(new Held(j, claimedAt)));
+            claimed.add(ar.result(), System.nanoTime());
             if (ar.result().isEmpty()) {
                 sleep(config.pollInterval().toMillis());
             } else {
@@ -226,24 +220,7 @@ final class Lane {
      * the job is given back, which cancels it (it is fenced). A call already under way cannot be taken back.
      */
     void fenced(long jobId) {
-        if (claimed.removeIf(h -> h.job().id() == jobId)) {
-            unclaim(List.of(jobId));
-        }
-    }
-
-    /** Puts the claimed, unsent jobs back in the queue (fenced ones end cancelled). */
-    private void giveBack() {
-        if (!claimed.isEmpty()) {
-            List<Long> ids = claimed.stream().map(h -> h.job().id()).toList();
-            claimed.clear();
-            unclaim(ids);
-        }
-    }
-
-    /** If this write fails, the jobs wait for their lease to run out; the rescue then requeues (or cancels) them. */
-    private Future<?> unclaim(List<Long> ids) {
-        return jobs.unclaim(ids, owner, fence).onFailure(x -> log.atWarn().addKeyValue("environment", environmentId)
-                .log("Lane {}: {} unsent jobs wait for their lease to run out: {}", environmentId, ids.size(), x.getMessage()));
+        claimed.fenced(jobId);
     }
 
     private void send(Environment env, JobStore.ClaimedJob job) {
