@@ -91,8 +91,8 @@ public final class DispatchBench {
         int burst = intOpt("burst", 10);
         int concurrency = intOpt("concurrency", 8);
         int simLimit = intOpt("simLimit", (int) Math.ceil(rate) + burst);
-        String env = "drain";
-        String instance = "Drain";
+        String env = opts.getOrDefault("env", "drain"); // bench/run-history.sh drains twice in one gateway
+        String instance = opts.getOrDefault("instance", "Drain");
         createEnvironment(env, instance, rate, burst, concurrency, simLimit);
         testConnection(env);
         post(mgmt + "/admin/environments/" + env + "/pause", admin, null, 200);
