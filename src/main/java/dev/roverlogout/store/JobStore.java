@@ -29,7 +29,10 @@ public final class JobStore {
                WHERE environment_id = $1 AND state = 'queued' AND next_attempt_at <= now()
                  -- the database's status decides, not a lane's cached copy: a pause stops claims at once
                  AND EXISTS (SELECT 1 FROM environment e WHERE e.id = $1 AND e.status = 'READY')
-               ORDER BY next_attempt_at, id
+               -- exactly job_claim's order, so that no plan needs a sort: with statistics that count few queued jobs
+               -- (a table full of finished ones), a plan on another partial index of queued jobs plus a sort looked as
+               -- cheap, and sorted the environment's whole queue for every claim (drain ~3x slower, BENCHMARKS.md)
+               ORDER BY next_attempt_at
                LIMIT $2
                FOR UPDATE SKIP LOCKED
             )

@@ -34,6 +34,7 @@ public final class OpenLoopIngest {
         long[] latencies = new long[total];
         AtomicInteger done = new AtomicInteger();
         AtomicInteger errors = new AtomicInteger();
+        java.util.Map<String, Integer> reasons = new java.util.concurrent.ConcurrentHashMap<>();
         AtomicLong sent = new AtomicLong();
         CountDownLatch finished = new CountDownLatch(1);
         String run = Long.toString(System.currentTimeMillis(), 36);
@@ -52,6 +53,8 @@ public final class OpenLoopIngest {
                             latencies[n] = System.nanoTime() - intended;
                             if (ar.failed() || ar.result().statusCode() != 202) {
                                 errors.incrementAndGet();
+                                reasons.merge(ar.failed() ? String.valueOf(ar.cause().getMessage())
+                                        : ar.result().statusCode() + " " + ar.result().bodyAsString(), 1, Integer::sum);
                             }
                             if (done.incrementAndGet() == total) {
                                 finished.countDown();
@@ -72,6 +75,7 @@ public final class OpenLoopIngest {
             int idx = (int) Math.min(measured.length - 1, Math.ceil(p / 100 * measured.length) - 1);
             System.out.printf("  p%-5s %8.2f ms%n", p, measured[Math.max(0, idx)] / 1e6);
         }
+        reasons.forEach((why, n) -> System.out.printf("  error x%d: %s%n", n, why.length() > 200 ? why.substring(0, 200) : why));
         vertx.close();
     }
 }

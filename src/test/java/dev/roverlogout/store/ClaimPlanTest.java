@@ -1,0 +1,48 @@
+package dev.roverlogout.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.Map;
+
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+import dev.roverlogout.testing.TestGateway;
+import dev.roverlogout.testing.TestPostgres;
+
+/**
+ * The lanes' claim keeps its plan when the statistics see a table full of finished jobs and hardly any queued ones
+ * (months of history, or a table just cleaned): job_claim in its own order, no sort of the environment's queue.
+ */
+class ClaimPlanTest {
+    @Test
+    @DisplayName("with statistics of 50,000 finished jobs and 3 queued, the claim's generic plan reads job_claim and sorts nothing")
+    void claimStaysOnItsIndex() throws Exception {
+        try (TestGateway gw = TestGateway.start(Map.of());
+             Connection c = TestPostgres.connect(gw.databaseUrl()); Statement s = c.createStatement()) {
+            s.execute("""
+                    INSERT INTO disassociation_job (environment_id, device_id, state, checked_in_at, received_at,
+                                                    next_attempt_at, finished_at)
+                    SELECT 'plan', 'old-' || g, 'done', now(), now(), now(), now() FROM generate_series(1, 50000) g
+                    """);
+            s.execute("""
+                    INSERT INTO disassociation_job (environment_id, device_id, checked_in_at, received_at, next_attempt_at)
+                    SELECT 'plan', 'new-' || g, now(), now(), now() FROM generate_series(1, 3) g
+                    """);
+            s.execute("ANALYZE disassociation_job");
+            s.execute("SET plan_cache_mode = force_generic_plan"); // as the gateway's pool runs every statement
+            s.execute("SET enable_seqscan = off");
+            s.execute("PREPARE claim(text, int, text, bigint, bigint) AS " + JobStore.CLAIM);
+            StringBuilder plan = new StringBuilder();
+            try (ResultSet rs = s.executeQuery("EXPLAIN EXECUTE claim('plan', 64, 'r', 1, 10000)")) {
+                while (rs.next()) {
+                    plan.append(rs.getString(1)).append('\n');
+                }
+            }
+            assertThat(plan.toString()).contains("Index Scan using job_claim on disassociation_job").doesNotContain("Sort");
+        }
+    }
+}
