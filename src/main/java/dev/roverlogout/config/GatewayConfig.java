@@ -154,8 +154,8 @@ public record GatewayConfig(
      * @param audit        environment status changes (who activated, paused, ... and why) are kept this long; the
      *                     newest of each environment always stays. Default 400 days
      * @param interval     how often the cleaner runs (on one replica at a time). Default 10 minutes
-     * @param batchSize    rows per delete statement (each its own transaction); the cleaner pauses between batches as
-     *                     long as the batch took, so it never takes more than about half of one connection. Default 5000
+     * @param batchSize    rows per delete statement (each its own transaction); the cleaner pauses between batches
+     *                     twice as long as the batch took, so it never takes more than about a third of one connection. Default 5000
      */
     public record Retention(Duration finishedJobs, Duration deviceEvents, Duration deadLetters, Duration audit,
                             Duration interval, int batchSize) {

@@ -55,9 +55,14 @@ public final class RetentionStore {
             SELECT (SELECT count(*) FROM victims), (SELECT count(*) FROM gone), (SELECT max(received_at) FROM victims)
             """.replace("NEWEST_EVENT", NEWEST_EVENT_OF.replace("NEWEST", "event_id").replace("X.", "e."));
 
+    /**
+     * A final job past its retention: $3 for finished jobs, $4 for dead letters. A CASE, not an OR: the planner splits
+     * an OR into a BitmapOr over job_finished, loses the index order, and then evaluates every remaining candidate
+     * (and its newest-event probe) for each batch of 5000 — the 10-million-row run slowed to 450 jobs/s that way.
+     */
     static final String FINAL_EXPIRED = """
-            (J.state IN ('done', 'not_associated', 'cancelled', 'expired') AND J.finished_at < $3::timestamptz
-             OR J.state = 'failed' AND J.finished_at < $4::timestamptz)""";
+            (J.state IN ('done', 'not_associated', 'cancelled', 'expired', 'failed')
+             AND J.finished_at < CASE WHEN J.state = 'failed' THEN $4::timestamptz ELSE $3::timestamptz END)""";
 
     /**
      * One environment's finished jobs and their attempts. $1 environment, $2 cursor (finished_at from), $3 cut-off

@@ -57,10 +57,10 @@ class RetentionRunsTest {
     @DisplayName("two gateways on one database never run the cleaner at the same time, and a held lock holds both off")
     void oneReplicaAtATime() throws Exception {
         String url = TestPostgres.newDatabase();
-        try (TestGateway a = TestGateway.start(url, retention("1s", "300")); Http http = new Http()) {
+        try (TestGateway a = TestGateway.start(url, retention("1s", "1000")); Http http = new Http()) {
             Fixtures.environment(http, a, "ret-bulk", "READY");
             expiredHistory(url);
-            try (TestGateway b = TestGateway.start(url, retention("1s", "300"))) {
+            try (TestGateway b = TestGateway.start(url, retention("1s", "1000"))) {
                 // both try every second; the first run takes many batches with pauses between them
                 Await.until(() -> count(url, "SELECT count(*) FROM retention_run WHERE outcome = 'completed'") >= 4, 120);
                 List<long[]> runs = runs(url);
