@@ -65,10 +65,11 @@ public final class OperationsStore {
                    last_status, last_error, request_id, fenced_at
               FROM disassociation_job WHERE id = ANY($1::bigint[]) ORDER BY received_at DESC, id DESC
             """;
+    /** The attempts of the history's jobs; their environment comes from the jobs (no join: a probe per job id). */
     static final String ATTEMPTS = """
             SELECT a.job_id, a.attempt, a.replica, a.started_at, a.finished_at, a.http_status, a.outcome, a.error,
-                   a.request_id, j.environment_id
-              FROM job_attempt a JOIN disassociation_job j ON j.id = a.job_id
+                   a.request_id
+              FROM job_attempt a
              WHERE a.job_id = ANY($1::bigint[]) ORDER BY a.started_at DESC, a.id DESC
             """;
     static final String DEAD_LETTERS = """
@@ -175,25 +176,29 @@ public final class OperationsStore {
             if (events.isEmpty()) {
                 return Future.succeededFuture(history.put("jobs", new JsonArray()).put("attempts", new JsonArray()));
             }
+            // jobs and attempts need only the job ids: both statements go out at once (the pool pipelines them)
             Tuple ids = Tuple.tuple().addArrayOfLong(jobIds.toArray(Long[]::new));
-            return pool.preparedQuery(JOBS).execute(ids).compose(jobRows -> {
+            Future<io.vertx.sqlclient.RowSet<Row>> jobRows = pool.preparedQuery(JOBS).execute(ids);
+            Future<io.vertx.sqlclient.RowSet<Row>> attemptRows = pool.preparedQuery(ATTEMPTS).execute(ids);
+            return Future.all(jobRows, attemptRows).map(x -> {
                 JsonArray jobs = new JsonArray();
-                jobRows.forEach(r -> jobs.add(new JsonObject().put("id", r.getLong(0)).put("environmentId", r.getString(1))
-                        .put("state", r.getString(2)).put("attempts", r.getInteger(3))
-                        .put("checkedInAt", text(r.getOffsetDateTime(4))).put("receivedAt", text(r.getOffsetDateTime(5)))
-                        .put("nextAttemptAt", text(r.getOffsetDateTime(6))).put("finishedAt", text(r.getOffsetDateTime(7)))
-                        .put("lastStatus", r.getInteger(8)).put("lastError", r.getString(9))
-                        .put("requestId", r.getString(10)).put("checkedOutDuringCallAt", text(r.getOffsetDateTime(11)))));
-                history.put("jobs", jobs);
-                return pool.preparedQuery(ATTEMPTS).execute(ids);
-            }).map(attemptRows -> {
+                java.util.Map<Long, String> environmentOfJob = new java.util.HashMap<>();
+                jobRows.result().forEach(r -> {
+                    environmentOfJob.put(r.getLong(0), r.getString(1));
+                    jobs.add(new JsonObject().put("id", r.getLong(0)).put("environmentId", r.getString(1))
+                            .put("state", r.getString(2)).put("attempts", r.getInteger(3))
+                            .put("checkedInAt", text(r.getOffsetDateTime(4))).put("receivedAt", text(r.getOffsetDateTime(5)))
+                            .put("nextAttemptAt", text(r.getOffsetDateTime(6))).put("finishedAt", text(r.getOffsetDateTime(7)))
+                            .put("lastStatus", r.getInteger(8)).put("lastError", r.getString(9))
+                            .put("requestId", r.getString(10)).put("checkedOutDuringCallAt", text(r.getOffsetDateTime(11))));
+                });
                 JsonArray attempts = new JsonArray();
-                attemptRows.forEach(r -> attempts.add(new JsonObject().put("jobId", r.getLong(0))
-                        .put("environmentId", r.getString(9)).put("attempt", r.getInteger(1)).put("replica", r.getString(2))
-                        .put("startedAt", text(r.getOffsetDateTime(3))).put("finishedAt", text(r.getOffsetDateTime(4)))
-                        .put("httpStatus", r.getInteger(5)).put("outcome", r.getString(6)).put("error", r.getString(7))
-                        .put("requestId", r.getString(8))));
-                return history.put("attempts", attempts);
+                attemptRows.result().forEach(r -> attempts.add(new JsonObject().put("jobId", r.getLong(0))
+                        .put("environmentId", environmentOfJob.get(r.getLong(0))).put("attempt", r.getInteger(1))
+                        .put("replica", r.getString(2)).put("startedAt", text(r.getOffsetDateTime(3)))
+                        .put("finishedAt", text(r.getOffsetDateTime(4))).put("httpStatus", r.getInteger(5))
+                        .put("outcome", r.getString(6)).put("error", r.getString(7)).put("requestId", r.getString(8))));
+                return history.put("jobs", jobs).put("attempts", attempts);
             });
         });
     }
