@@ -67,7 +67,17 @@ public final class Gateway {
                 return;
             }
             AtomicBoolean ready = new AtomicBoolean();
-            Components components = Components.wire(vertx, config, opened.result(), metrics, replicaId, ready::get);
+            Components components;
+            try {
+                components = Components.wire(vertx, config, opened.result(), metrics, replicaId, ready::get);
+            } catch (RuntimeException e) {
+                log.error("Gateway failed to start: {}", e.getMessage());
+                vertx.executeBlocking(() -> {
+                    opened.result().close();
+                    return null;
+                }).onComplete(x -> vertx.close().onComplete(y -> started.fail(e)));
+                return;
+            }
             Gateway gateway = new Gateway(config, vertx, replicaId, opened.result(), components, ready);
             opened.result().masterKey().verifyAgainst(components.signingKeys())
                     .compose(x -> gateway.lifecycle.startAll(components.services()))
