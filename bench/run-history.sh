@@ -8,6 +8,7 @@
 #      the history (target: p99 with <= 2 x without), and how long the cleanup takes;
 #   6. queue statistics at 1M and 10M queued jobs (target <= 10 ms), against the GROUP BY they replaced.
 # Usage: bench/run-history.sh [ROWS] [SECONDS]   (default 10000000 rows, 20 s per ingest measurement)
+#   ONLY="lookups retention" (any of ingest, lookups, retention, queue; default all) runs only those parts.
 # Needs wrk (Debian package wrk). Everything it starts is stopped on exit (start-dispatch.sh), the data dir removed.
 set -euo pipefail
 ROWS=${1:-10000000}; SECS=${2:-20}
@@ -40,15 +41,20 @@ phase() { # LABEL
   echo "RESULT phase=$1 ingest_batch100_events_per_s=$b100 ingest_single_events_per_s=$single drain_calls_per_s=$calls"
   eval "B100_$1=$b100 SINGLE_$1=$single CALLS_$1=$calls"
 }
-echo "== 1. empty database"; phase empty
+ONLY=${ONLY:-ingest lookups retention queue}
+want() { [[ " $ONLY " == *" $1 "* ]]; }
+if want ingest; then echo "== 1. empty database"; phase empty; fi
 echo "== 2. adding $ROWS historical rows"
 curl -sf -X POST "$M/admin/environments" -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
   -d '{"id":"hist","interconnectUrl":"https://epic.example.org","clientId":"hist","rateLimitPerSecond":100}' >/dev/null
 hb fill rows="$ROWS"
-echo "== 3. with the history"; phase history
-awk -v a="$B100_empty" -v b="$B100_history" -v c="$SINGLE_empty" -v d="$SINGLE_history" -v e="$CALLS_empty" -v f="$CALLS_history" \
-  'BEGIN {printf "RESULT ratios (history / empty): batch100 %.3f, single %.3f, drain %.3f (target >= 0.9)\n", b/a, d/c, f/e}'
-echo "== 4. device history lookups"; hb lookups samples=2000
+if want ingest; then
+  echo "== 3. with the history"; phase history
+  awk -v a="$B100_empty" -v b="$B100_history" -v c="$SINGLE_empty" -v d="$SINGLE_history" -v e="$CALLS_empty" -v f="$CALLS_history" \
+    'BEGIN {printf "RESULT ratios (history / empty): batch100 %.3f, single %.3f, drain %.3f (target >= 0.9)\n", b/a, d/c, f/e}'
+fi
+if want lookups; then echo "== 4. device history lookups"; hb lookups samples=2000; fi
+if want retention; then
 echo "== 5. ack latency at 2,000 single events/s, without and with the retention cleaner"
 env_paused latency
 java -cp "$CP" dev.roverlogout.bench.OpenLoopIngest "$PUB_PORT" "$INGEST" latency 2000 60 15 | tee ol-without.txt
@@ -59,5 +65,6 @@ java -cp "$CP" dev.roverlogout.bench.OpenLoopIngest "$PUB_PORT" "$INGEST" latenc
 curl -sf "$M/admin/retention" -H "Authorization: Bearer $ADMIN" | grep -q '"running":{' && echo "(the cleaner was still running at the end of the window)"
 until curl -sf "$M/admin/retention" -H "Authorization: Bearer $ADMIN" | grep -q '"running":null'; do sleep 5; done
 echo "RESULT retention $(curl -sf "$M/admin/retention" -H "Authorization: Bearer $ADMIN") wall=$(( $(date +%s) - RUN_START ))s"
-echo "== 6. queue statistics"; hb queue queued=1000000; hb queue queued=10000000
+fi
+if want queue; then echo "== 6. queue statistics"; hb queue queued=1000000; hb queue queued=10000000; fi
 grep -c -E ' (WARN|ERROR) ' gateway.log | xargs -I{} echo "gateway log: {} WARN/ERROR lines" || true
