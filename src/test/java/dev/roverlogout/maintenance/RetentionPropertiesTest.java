@@ -291,20 +291,18 @@ class RetentionPropertiesTest {
     }
 
     private static List<String> strings(Connection c, String sql) throws SQLException {
-        List<String> out = new ArrayList<>();
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
-            while (rs.next()) {
-                out.add(rs.getString(1));
-            }
-        }
-        return out;
+        return column(c, sql).stream().map(String::valueOf).toList();
     }
 
     private static List<Long> longs(Connection c, String sql) throws SQLException {
-        List<Long> out = new ArrayList<>();
+        return column(c, sql).stream().map(v -> ((Number) v).longValue()).toList();
+    }
+
+    private static List<Object> column(Connection c, String sql) throws SQLException {
+        List<Object> out = new ArrayList<>();
         try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
             while (rs.next()) {
-                out.add(rs.getLong(1));
+                out.add(rs.getObject(1));
             }
         }
         return out;
