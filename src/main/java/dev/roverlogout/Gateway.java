@@ -1,6 +1,5 @@
 package dev.roverlogout;
 
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 

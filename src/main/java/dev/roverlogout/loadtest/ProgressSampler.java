@@ -2,7 +2,6 @@ package dev.roverlogout.loadtest;
 
 import java.io.PrintStream;
 
-import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.WebClient;
 
 /**

@@ -13,7 +13,6 @@ import dev.roverlogout.config.GatewayConfig;
 import dev.roverlogout.lifecycle.PeriodicService;
 import dev.roverlogout.metrics.GatewayMetrics;
 import dev.roverlogout.store.RetentionStore;
-import dev.roverlogout.store.RetentionStore.Batch;
 import dev.roverlogout.store.RetentionStore.Counts;
 import dev.roverlogout.store.RetentionStore.Cutoffs;
 import io.vertx.core.Context;
