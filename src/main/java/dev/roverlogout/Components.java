@@ -6,9 +6,11 @@ import java.util.List;
 import java.util.function.BooleanSupplier;
 
 import dev.roverlogout.admin.EnvironmentRoutes;
+import dev.roverlogout.admin.EnvironmentValidator;
 import dev.roverlogout.admin.KeyRoutes;
 import dev.roverlogout.admin.OperationsRoutes;
 import dev.roverlogout.admin.RetentionRoutes;
+import dev.roverlogout.admin.TenantRoutes;
 import dev.roverlogout.config.GatewayConfig;
 import dev.roverlogout.dispatch.LaneSupervisor;
 import dev.roverlogout.dispatch.Rescuer;
@@ -23,6 +25,7 @@ import dev.roverlogout.http.ManagementApi;
 import dev.roverlogout.http.PublicApi;
 import dev.roverlogout.ingest.CheckInRoutes;
 import dev.roverlogout.ingest.GroupCommitter;
+import dev.roverlogout.ingest.IngestCredentials;
 import dev.roverlogout.lifecycle.Deployment;
 import dev.roverlogout.lifecycle.Service;
 import dev.roverlogout.maintenance.EventLoopLagProbe;
@@ -30,6 +33,7 @@ import dev.roverlogout.maintenance.QueueStatistics;
 import dev.roverlogout.maintenance.ReplicaCleaner;
 import dev.roverlogout.maintenance.RetentionCleaner;
 import dev.roverlogout.metrics.GatewayMetrics;
+import dev.roverlogout.store.CredentialStore;
 import dev.roverlogout.store.EnvironmentCache;
 import dev.roverlogout.store.EnvironmentDirectory;
 import dev.roverlogout.store.EnvironmentStore;
@@ -41,6 +45,7 @@ import dev.roverlogout.store.OperationsStore;
 import dev.roverlogout.store.QueueDepthStore;
 import dev.roverlogout.store.RetentionStore;
 import dev.roverlogout.store.SigningKeyStore;
+import dev.roverlogout.store.TenantStore;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.internal.VertxInternal;
@@ -94,7 +99,10 @@ record Components(Pool pool, SigningKeyStore signingKeys, EnvironmentCache envir
         JobStore jobs = new JobStore(pool);
         LaneLeases leases = new LaneLeases(pool);
 
-        List<Service> services = new ArrayList<>(List.of(notifications, environments, queueStats,
+        CredentialStore credentialStore = new CredentialStore(pool);
+        IngestCredentials credentials = new IngestCredentials(vertx, maintenance, credentialStore, notifications,
+                EnvironmentValidator.DEFAULT_TENANT, config.ingest().rateLimitPerSecond());
+        List<Service> services = new ArrayList<>(List.of(notifications, environments, queueStats, credentials,
                 new ReadinessProber(vertx, maintenance, environmentStore, tokens, config.epic().readinessProbeInterval())));
         if (config.dispatch().enabled()) {
             services.add(new Rescuer(vertx, maintenance, jobs, config.dispatch().leaseDuration()));
@@ -117,8 +125,12 @@ record Components(Pool pool, SigningKeyStore signingKeys, EnvironmentCache envir
         ConnectionGuard managementGuard = new ConnectionGuard(config.connections());
         Deployment<ManagementApi> managementApi = new Deployment<>("management API", vertx, () -> new ManagementApi(
                 new GatewayConfig.Endpoint(config.management().host(), foundation.managementPort()), auth, metrics, pool,
-                ready, List.of(environmentRoutes, operations, new RetentionRoutes(retention, config.retention(), cleaner::runNow)), managementGuard), 1);
-        CheckInRoutes checkIns = new CheckInRoutes(committer, directory, queueStats::backlog, auth, metrics, config.ingest());
+                ready, List.of(environmentRoutes, operations, new RetentionRoutes(retention, config.retention(), cleaner::runNow),
+                new TenantRoutes(new TenantStore(pool), credentialStore, environmentStore, config.ingest().rateLimitPerSecond(),
+                        credentials::reload)),
+                managementGuard), 1);
+        CheckInRoutes checkIns = new CheckInRoutes(committer, directory, queueStats::backlog, auth, credentials, metrics,
+                config.ingest());
         JwksRoutes jwks = new JwksRoutes(signingKeys, config.keys().retireAfter());
         ConnectionGuard publicGuard = new ConnectionGuard(config.connections()); // one connection count for all instances
         Deployment<PublicApi> publicApi = new Deployment<>("public API", vertx, () -> new PublicApi(

@@ -45,11 +45,18 @@ public final class EnvironmentRoutes implements RouteMount {
     @Override
     public void mount(Router router) {
         router.post("/admin/environments").respond(this::create);
-        router.get("/admin/environments").respond(ctx -> store.list().map(all -> {
-            JsonArray a = new JsonArray();
-            all.forEach(e -> a.add(e.toJson(publicBaseUrl)));
-            return new JsonObject().put("environments", a);
-        }));
+        router.get("/admin/environments").respond(ctx -> {
+            String tenant = ctx.queryParams().get("tenantId");
+            if (tenant != null && !EnvironmentValidator.ID.matcher(tenant).matches()) {
+                throw Problem.validation("tenantId must match [a-z0-9-]{1,64}",
+                        java.util.List.of(new Problem.FieldError(null, "tenantId", "must match [a-z0-9-]{1,64}")));
+            }
+            return store.list().map(all -> {
+                JsonArray a = new JsonArray();
+                all.stream().filter(e -> tenant == null || e.tenantId().equals(tenant)).forEach(e -> a.add(e.toJson(publicBaseUrl)));
+                return new JsonObject().put("environments", a);
+            });
+        });
         router.get("/admin/environments/:id").respond(this::get);
         router.patch("/admin/environments/:id").respond(this::patch);
         router.delete("/admin/environments/:id").respond(this::delete);
@@ -68,7 +75,12 @@ public final class EnvironmentRoutes implements RouteMount {
     private Future<JsonObject> create(RoutingContext ctx) {
         Environment candidate = EnvironmentValidator.forCreate(jsonBody(ctx, true));
         return keys.newKey(ctx.vertx(), candidate.id(), candidate.signingAlgorithm(), java.time.Duration.ZERO)
-                .compose(key -> store.create(candidate, key, ACTOR)).map(created -> {
+                .compose(key -> store.create(candidate, key, ACTOR))
+                .recover(e -> Future.failedFuture(e instanceof io.vertx.pgclient.PgException pg && "23503".equals(pg.getSqlState())
+                        ? Problem.validation("tenantId names no tenant", java.util.List.of(new Problem.FieldError(null,
+                                "tenantId", "no tenant '" + candidate.tenantId() + "'; create it with POST /admin/tenants")))
+                        : e))
+                .map(created -> {
             Environment e = created.orElseThrow(() -> Problem.conflict("an environment with id '" + candidate.id() + "' exists"));
             directory.added(e.id());
             ctx.response().setStatusCode(201).putHeader("Location", "/admin/environments/" + e.id());

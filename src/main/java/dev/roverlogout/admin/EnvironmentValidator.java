@@ -28,7 +28,9 @@ public final class EnvironmentValidator {
     static final Pattern ID = Pattern.compile("[a-z0-9-]{1,64}");
     private static final Pattern INSTANCE = Pattern.compile("[A-Za-z0-9._~-]{0,100}");
     private static final Pattern PATH = Pattern.compile("/[A-Za-z0-9._~/-]{0,300}");
-    private static final Set<String> CREATE_ONLY = Set.of("id");
+    private static final Set<String> CREATE_ONLY = Set.of("id", "tenantId");
+    /** The tenant of an environment created without {@code tenantId} (and of the static ingest token). */
+    public static final String DEFAULT_TENANT = "default";
 
     private final List<FieldError> errors = new ArrayList<>();
     private final JsonObject body;
@@ -45,6 +47,10 @@ public final class EnvironmentValidator {
         if (id != null && !ID.matcher(id).matches()) {
             v.error("id", "must be 1..64 characters of a-z 0-9 -");
         }
+        String tenant = v.string("tenantId", false, 64);
+        if (tenant != null && !ID.matcher(tenant).matches()) {
+            v.error("tenantId", "must be 1..64 characters of a-z 0-9 -");
+        }
         Map<String, Object> f = v.fields(true);
         boolean insecure = (Boolean) f.getOrDefault("allowInsecure", false);
         v.checkUrls(f, insecure);
@@ -56,7 +62,8 @@ public final class EnvironmentValidator {
                 (Integer) f.getOrDefault("maxConcurrency", DEFAULT_MAX_CONCURRENCY),
                 (String) f.getOrDefault("signingAlgorithm", "ES384"),
                 (String) f.getOrDefault("disassociatePath", DEFAULT_DISASSOCIATE_PATH),
-                (String) f.get("tokenAudience"), insecure, Environment.Status.PENDING, null, null);
+                (String) f.get("tokenAudience"), insecure, Environment.Status.PENDING, null, null,
+                tenant == null ? DEFAULT_TENANT : tenant);
     }
 
     /** The fields a PATCH names, validated against the merged result; or a 400 problem. */
@@ -81,6 +88,7 @@ public final class EnvironmentValidator {
             error(name, switch (name) {
                 case "status" -> "is changed with POST /admin/environments/{id}/activate, /pause, /resume or /disable";
                 case "id" -> "cannot be changed";
+                case "tenantId" -> "cannot be changed: an environment stays with its tenant (create it anew in the other)";
                 default -> "unknown field";
             });
         }

@@ -46,31 +46,48 @@ public final class BearerAuth {
      */
     public PlatformHandler require(Role role) {
         return ctx -> {
-            String header = ctx.request().getHeader("Authorization");
-            if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7) || header.length() == 7) {
+            String token = bearerToken(ctx.request().getHeader("Authorization"));
+            if (token == null) {
                 ctx.fail(unauthorized("send Authorization: Bearer <token>"));
                 return;
             }
-            byte[] presented = sha256(header.substring(7).trim());
-            boolean matchesRole = false;
-            boolean matchesAny = false;
-            for (Map.Entry<Role, byte[]> e : digests.entrySet()) {
-                boolean match = MessageDigest.isEqual(presented, e.getValue());
-                matchesAny |= match;
-                matchesRole |= match && e.getKey() == role;
-            }
-            if (!matchesAny) {
+            java.util.Optional<Role> matched = roleOf(sha256(token));
+            if (matched.isEmpty()) {
                 ctx.fail(unauthorized("unknown token"));
-            } else if (!matchesRole) {
-                ctx.fail(new Problem(403, "forbidden", "Forbidden",
-                        "this token lacks the role " + role.name().toLowerCase(java.util.Locale.ROOT)));
+            } else if (matched.get() != role) {
+                ctx.fail(lacks(role));
             } else {
                 ctx.next();
             }
         };
     }
 
-    private static Problem unauthorized(String detail) {
+    /** The token of an {@code Authorization: Bearer <token>} header; null when there is none. */
+    public static String bearerToken(String header) {
+        if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7) || header.length() == 7) {
+            return null;
+        }
+        String token = header.substring(7).trim();
+        return token.isEmpty() ? null : token;
+    }
+
+    /** Which configured token has this digest (every digest compared, in constant time); empty = none. */
+    public java.util.Optional<Role> roleOf(byte[] presented) {
+        Role matched = null;
+        for (Map.Entry<Role, byte[]> e : digests.entrySet()) {
+            if (MessageDigest.isEqual(presented, e.getValue())) {
+                matched = e.getKey();
+            }
+        }
+        return java.util.Optional.ofNullable(matched);
+    }
+
+    /** 403: a known token without {@code role}. */
+    public static Problem lacks(Role role) {
+        return new Problem(403, "forbidden", "Forbidden", "this token lacks the role " + role.name().toLowerCase(java.util.Locale.ROOT));
+    }
+
+    public static Problem unauthorized(String detail) {
         return new Problem(401, "unauthorized", "Unauthorized", detail)
                 .header("WWW-Authenticate", "Bearer realm=\"rover-logout-gateway\"");
     }

@@ -37,22 +37,22 @@ public final class CheckInRoutes implements RouteMount {
     private final GroupCommitter committer;
     private final EnvironmentDirectory environments;
     private final LongSupplier backlog;
-    private final BearerAuth auth;
+    private final IngestAuth auth;
+    private final IngestCredentials credentials;
     private final GatewayMetrics metrics;
     private final GatewayConfig.Ingest config;
-    private final IngestRateLimit rateLimit;
     private final RefusalLog refusals = new RefusalLog();
 
     /** @param backlog queued jobs across all environments, as far as this replica knows (compared with ingest.maxBacklog) */
     public CheckInRoutes(GroupCommitter committer, EnvironmentDirectory environments, LongSupplier backlog,
-                         BearerAuth auth, GatewayMetrics metrics, GatewayConfig.Ingest config) {
+                         BearerAuth tokens, IngestCredentials credentials, GatewayMetrics metrics, GatewayConfig.Ingest config) {
         this.committer = committer;
         this.environments = environments;
         this.backlog = backlog;
-        this.auth = auth;
+        this.auth = new IngestAuth(tokens, credentials);
+        this.credentials = credentials;
         this.metrics = metrics;
         this.config = config;
-        this.rateLimit = new IngestRateLimit(config.rateLimitPerSecond(), System.nanoTime());
     }
 
     @Override
@@ -62,7 +62,7 @@ public final class CheckInRoutes implements RouteMount {
                     ctx.put(REQUEST_ID_KEY, requestId(ctx));
                     ctx.next();
                 })
-                .handler(auth.require(BearerAuth.Role.INGEST))
+                .handler(auth)
                 .handler((PlatformHandler) CheckInRoutes::requireJson)
                 .handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES))
                 .respond(this::ingest)
@@ -81,12 +81,16 @@ public final class CheckInRoutes implements RouteMount {
 
     private Future<JsonObject> ingest(RoutingContext ctx) {
         String requestId = ctx.get(REQUEST_ID_KEY);
+        IngestCredentials.Credential credential = ctx.get(IngestAuth.CREDENTIAL_KEY);
         List<CheckInEvent> events = CheckInValidator.parse(ctx.body().buffer(), requestId);
+        IngestRateLimit rateLimit = credential.rateLimit();
         long retryAfter = rateLimit.tryTake(events.size(), System.nanoTime());
         if (retryAfter > 0) {
-            throw new Problem(429, "rate-limited", "Too many requests", "this token is over ingest.rateLimitPerSecond ("
-                    + config.rateLimitPerSecond() + " events/s on this replica); nothing was stored, retry after "
-                    + retryAfter + " s").header("Retry-After", Long.toString(retryAfter));
+            String limit = credential == credentials.staticToken() ? "this token is over ingest.rateLimitPerSecond"
+                    : "this credential is over its rateLimitPerSecond";
+            throw new Problem(429, "rate-limited", "Too many requests", limit + " (" + credential.rateLimitPerSecond()
+                    + " events/s on this replica); nothing was stored, retry after " + retryAfter + " s")
+                    .header("Retry-After", Long.toString(retryAfter));
         }
         Set<String> ids = new LinkedHashSet<>();
         events.forEach(e -> ids.add(e.environmentId()));
@@ -96,6 +100,10 @@ public final class CheckInRoutes implements RouteMount {
             if (!unknown.isEmpty()) {
                 return Future.failedFuture(unknownEnvironments(events, unknown));
             }
+            Problem outOfScope = outOfScope(events, credential);
+            if (outOfScope != null) {
+                return Future.failedFuture(outOfScope);
+            }
             long queued = backlog.getAsLong();
             if (queued > config.maxBacklog()) {
                 return Future.failedFuture(Problem.unavailable("the queued backlog (" + queued
@@ -104,13 +112,31 @@ public final class CheckInRoutes implements RouteMount {
             }
             return committer.submit(events).recover(e -> Future.failedFuture(problem(e, events)));
         }).onFailure(e -> {
-            if (e instanceof Problem p && (p.status() == 422 || p.status() == 503)) {
+            if (e instanceof Problem p && (p.status() == 403 || p.status() == 422 || p.status() == 503)) {
                 rateLimit.refund(events.size()); // nothing stored and little done: lockers' retries must not pay
             }
         }).map(results -> {
             ctx.response().setStatusCode(202);
             return toJson(results);
         });
+    }
+
+    /**
+     * 403 naming every event whose environment is not in the credential's scope (another tenant's, or not among the
+     * credential's environments); null when all are in scope. Nothing of such a request is stored.
+     */
+    private Problem outOfScope(List<CheckInEvent> events, IngestCredentials.Credential credential) {
+        List<Problem.FieldError> errors = new ArrayList<>();
+        boolean batch = events.size() > 1;
+        for (int i = 0; i < events.size(); i++) {
+            String env = events.get(i).environmentId();
+            if (!credential.allows(env, environments.tenantOf(env).orElse(null))) {
+                errors.add(new Problem.FieldError(batch ? i : null, "environmentId",
+                        "environment '" + env + "' is not in this token's scope"));
+            }
+        }
+        return errors.isEmpty() ? null : new Problem(403, "out-of-scope", "Forbidden", errors.size()
+                + " events are for environments this token may not post to; nothing was stored").errors(errors);
     }
 
     private static JsonObject toJson(List<GroupCommitter.Result> results) {

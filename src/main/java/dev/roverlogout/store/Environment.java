@@ -5,7 +5,10 @@ import java.time.OffsetDateTime;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Row;
 
-/** One Epic environment as stored. {@code tokenAudience} may be null (then the token URL is the audience). */
+/**
+ * One Epic environment as stored. {@code tokenAudience} may be null (then the token URL is the audience); the
+ * environment belongs to tenant {@code tenantId} for good.
+ */
 public record Environment(
         String id,
         String displayName,
@@ -21,7 +24,8 @@ public record Environment(
         boolean allowInsecure,
         Status status,
         OffsetDateTime createdAt,
-        OffsetDateTime updatedAt) {
+        OffsetDateTime updatedAt,
+        String tenantId) {
 
     public enum Status {
         PENDING, READY, PAUSED, DISABLED;
@@ -33,18 +37,21 @@ public record Environment(
     }
 
     static final String COLUMNS = "id, display_name, interconnect_url, instance, client_id, rate_limit_per_second, burst, "
-            + "max_concurrency, signing_algorithm, disassociate_path, token_audience, allow_insecure, status, created_at, updated_at";
+            + "max_concurrency, signing_algorithm, disassociate_path, token_audience, allow_insecure, status, created_at, updated_at, "
+            + "tenant_id";
 
     static Environment from(Row r) {
         return new Environment(r.getString(0), r.getString(1), r.getString(2), r.getString(3), r.getString(4),
                 r.getDouble(5), r.getInteger(6), r.getInteger(7), r.getString(8), r.getString(9), r.getString(10),
-                r.getBoolean(11), Status.valueOf(r.getString(12)), r.getOffsetDateTime(13), r.getOffsetDateTime(14));
+                r.getBoolean(11), Status.valueOf(r.getString(12)), r.getOffsetDateTime(13), r.getOffsetDateTime(14),
+                r.getString(15));
     }
 
     /** The API view (contract §5): every field plus status and the JWKS URL to register with Epic. */
     public JsonObject toJson(String publicBaseUrl) {
         JsonObject o = new JsonObject()
                 .put("id", id)
+                .put("tenantId", tenantId)
                 .put("displayName", displayName)
                 .put("interconnectUrl", interconnectUrl)
                 .put("instance", instance)

@@ -35,6 +35,11 @@ public final class EnvironmentDirectory {
         });
     }
 
+    /** The tenant of a known environment (call after {@link #unknown} said it is known). */
+    public java.util.Optional<String> tenantOf(String id) {
+        return cache.get(id).map(e -> e.environment().tenantId());
+    }
+
     public void added(String id) {
         cache.refresh(id);
     }

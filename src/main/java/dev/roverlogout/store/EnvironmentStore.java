@@ -17,7 +17,7 @@ import io.vertx.sqlclient.Tuple;
 public final class EnvironmentStore {
     static final String INSERT = "INSERT INTO environment (id, display_name, interconnect_url, instance, client_id, "
             + "rate_limit_per_second, burst, max_concurrency, signing_algorithm, disassociate_path, token_audience, "
-            + "allow_insecure) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING "
+            + "allow_insecure, tenant_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (id) DO NOTHING "
             + "RETURNING " + Environment.COLUMNS;
     static final String SELECT_ONE = "SELECT " + Environment.COLUMNS + " FROM environment WHERE id = $1";
     static final String SELECT_ALL = "SELECT " + Environment.COLUMNS + " FROM environment ORDER BY id";
@@ -79,7 +79,7 @@ public final class EnvironmentStore {
     public Future<Optional<Environment>> create(Environment e, SigningKeyRow firstKey, String actor) {
         Tuple t = Tuple.of(e.id(), e.displayName(), e.interconnectUrl(), e.instance(), e.clientId(),
                 e.rateLimitPerSecond(), e.burst(), e.maxConcurrency(), e.signingAlgorithm(), e.disassociatePath(),
-                e.tokenAudience(), e.allowInsecure());
+                e.tokenAudience(), e.allowInsecure()).addString(e.tenantId());
         return pool.withTransaction(conn -> conn.preparedQuery(INSERT).execute(t).compose(rows -> {
             if (rows.size() == 0) {
                 return Future.succeededFuture(Optional.<Environment>empty());
