@@ -24,7 +24,7 @@ import io.vertx.ext.web.client.HttpResponse;
 public final class HostileOracle implements AutoCloseable {
     /** Every table an ingest or admin request can write (db/migration). */
     private static final List<String> TABLES = List.of("device_event", "disassociation_job", "device", "environment",
-            "environment_status_change", "signing_key");
+            "environment_status_change", "signing_key", "tenant", "ingest_credential");
 
     private final TestGateway gw;
     private final Http http;
