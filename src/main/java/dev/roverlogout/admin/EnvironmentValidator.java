@@ -11,7 +11,6 @@ import java.util.regex.Pattern;
 
 import dev.roverlogout.epic.OutboundAddresses;
 import dev.roverlogout.http.Problem;
-import dev.roverlogout.http.BodyText;
 import dev.roverlogout.http.Problem.FieldError;
 import dev.roverlogout.store.Environment;
 import dev.roverlogout.store.EnvironmentStore;
@@ -148,19 +147,7 @@ public final class EnvironmentValidator {
     }
 
     private String string(String field, boolean required, int max) {
-        Object v = body.getValue(field);
-        if (v == null) {
-            if (required) {
-                error(field, "is required");
-            }
-            return null;
-        }
-        if (!(v instanceof String s) || s.isBlank() || s.length() > max || s.indexOf('\u0000') >= 0
-                || !BodyText.wellFormed(s)) { // an unpaired surrogate would be stored as a question mark
-            error(field, "must be a non-blank string of at most " + max + " characters");
-            return null;
-        }
-        return s;
+        return BodyFields.text(body, field, required, max, errors);
     }
 
     private String pattern(String field, Pattern p, String message) {

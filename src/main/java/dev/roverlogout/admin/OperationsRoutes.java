@@ -76,11 +76,7 @@ public final class OperationsRoutes implements RouteMount {
         Object ids = body.getValue("ids");
         Object environmentId = body.getValue("environmentId");
         List<Problem.FieldError> errors = new ArrayList<>();
-        for (String name : body.fieldNames()) {
-            if (!name.equals("ids") && !name.equals("environmentId")) {
-                errors.add(new Problem.FieldError(null, name, "unknown field"));
-            }
-        }
+        BodyFields.unknown(body, java.util.Set.of("ids", "environmentId"), errors);
         if (body.containsKey("ids") && ids == null || body.containsKey("environmentId") && environmentId == null) {
             errors.add(new Problem.FieldError(null, ids == null && body.containsKey("ids") ? "ids" : "environmentId",
                     "must not be null"));

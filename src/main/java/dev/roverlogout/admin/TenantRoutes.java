@@ -9,7 +9,6 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 import dev.roverlogout.http.BearerAuth;
-import dev.roverlogout.http.BodyText;
 import dev.roverlogout.http.Problem;
 import dev.roverlogout.http.RouteMount;
 import dev.roverlogout.store.CredentialStore;
@@ -78,12 +77,12 @@ public final class TenantRoutes implements RouteMount {
     private Future<JsonObject> create(RoutingContext ctx) {
         JsonObject body = EnvironmentRoutes.jsonBody(ctx, true);
         List<Problem.FieldError> errors = new ArrayList<>();
-        unknownFields(body, Set.of("id", "displayName"), errors);
-        String id = text(body, "id", true, 64, errors);
+        BodyFields.unknown(body, Set.of("id", "displayName"), errors);
+        String id = BodyFields.text(body, "id", true, 64, errors);
         if (id != null && !EnvironmentValidator.ID.matcher(id).matches()) {
             errors.add(new Problem.FieldError(null, "id", "must be 1..64 characters of a-z 0-9 -"));
         }
-        String name = text(body, "displayName", false, 200, errors);
+        String name = BodyFields.text(body, "displayName", false, 200, errors);
         throwIfAny(errors, "the tenant is invalid");
         return tenants.create(id, name == null ? id : name).map(created -> {
             TenantStore.Tenant t = created.orElseThrow(() -> Problem.conflict("a tenant with id '" + id + "' exists"));
@@ -96,8 +95,8 @@ public final class TenantRoutes implements RouteMount {
         String id = id(ctx);
         JsonObject body = EnvironmentRoutes.jsonBody(ctx, true);
         List<Problem.FieldError> errors = new ArrayList<>();
-        unknownFields(body, Set.of("displayName"), errors);
-        String name = text(body, "displayName", true, 200, errors);
+        BodyFields.unknown(body, Set.of("displayName"), errors);
+        String name = BodyFields.text(body, "displayName", true, 200, errors);
         throwIfAny(errors, "the change is invalid");
         return tenants.rename(id, name).map(t -> t.orElseThrow(() -> notFound(id)).toJson());
     }
@@ -123,8 +122,8 @@ public final class TenantRoutes implements RouteMount {
         String tenantId = id(ctx);
         JsonObject body = EnvironmentRoutes.jsonBody(ctx, true);
         List<Problem.FieldError> errors = new ArrayList<>();
-        unknownFields(body, Set.of("name", "environments", "rateLimitPerSecond"), errors);
-        String name = text(body, "name", true, 200, errors);
+        BodyFields.unknown(body, Set.of("name", "environments", "rateLimitPerSecond"), errors);
+        String name = BodyFields.text(body, "name", true, 200, errors);
         List<String> scope = scope(body, errors);
         Object rate = body.getValue("rateLimitPerSecond");
         if (rate != null && !((rate instanceof Integer || rate instanceof Long) && ((Number) rate).longValue() >= 0
@@ -215,26 +214,6 @@ public final class TenantRoutes implements RouteMount {
             id.append(alphabet.charAt(RANDOM.nextInt(alphabet.length())));
         }
         return id.toString();
-    }
-
-    private static void unknownFields(JsonObject body, Set<String> known, List<Problem.FieldError> errors) {
-        body.fieldNames().stream().filter(n -> !known.contains(n)).sorted()
-                .forEach(n -> errors.add(new Problem.FieldError(null, n, "unknown field")));
-    }
-
-    private static String text(JsonObject body, String field, boolean required, int max, List<Problem.FieldError> errors) {
-        Object v = body.getValue(field);
-        if (v == null) {
-            if (required) {
-                errors.add(new Problem.FieldError(null, field, "is required"));
-            }
-            return null;
-        }
-        if (!(v instanceof String s) || s.isBlank() || s.length() > max || s.indexOf('\u0000') >= 0 || !BodyText.wellFormed(s)) {
-            errors.add(new Problem.FieldError(null, field, "must be a non-blank string of at most " + max + " characters"));
-            return null;
-        }
-        return s;
     }
 
     private static void throwIfAny(List<Problem.FieldError> errors, String detail) {

@@ -18,6 +18,15 @@ final class JsonText {
     }
 
     /** A JSON string literal of {@code s}, escaping what JSON requires plus every surrogate (so lone ones survive). */
+    /**
+     * Raw strings as path segments: those with characters a URL cannot carry as they are (controls, non-ASCII, ? # /)
+     * are percent-encoded, the rest go as they are (hostile encodings such as {@code %00} included).
+     */
+    static Arbitrary<String> asPathSegments(Arbitrary<String> raw) {
+        return raw.map(s -> s.chars().anyMatch(c -> c < 0x21 || c > 0x7e || "?#/".indexOf(c) >= 0)
+                ? java.net.URLEncoder.encode(s, java.nio.charset.StandardCharsets.UTF_8) : s);
+    }
+
     static String quote(String s) {
         StringBuilder b = new StringBuilder("\"");
         for (char c : s.toCharArray()) {

@@ -93,11 +93,9 @@ class TenantHostileInputTest {
 
     @Provide
     Arbitrary<String> segments() {
-        return Arbitraries.oneOf(Arbitraries.strings().all().ofMinLength(1).ofMaxLength(30),
+        return JsonText.asPathSegments(Arbitraries.oneOf(Arbitraries.strings().all().ofMinLength(1).ofMaxLength(30),
                         Arbitraries.of("%00", "a%00b", "%ff", "%ed%a0%80", "..", "%2e%2e", "x".repeat(300), "cred_%00",
-                                "cred_AAAAAAAAAAAAAAAAAAAA", "FZ-TENANT"))
-                .map(s -> s.chars().anyMatch(c -> c < 0x21 || c > 0x7e || "?#/".indexOf(c) >= 0)
-                        ? java.net.URLEncoder.encode(s, StandardCharsets.UTF_8) : s);
+                                "cred_AAAAAAAAAAAAAAAAAAAA", "FZ-TENANT")));
     }
 
     @Property(tries = 150)

@@ -3,13 +3,13 @@ package dev.roverlogout.store;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.Map;
 
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
+import dev.roverlogout.testing.Plans;
 import dev.roverlogout.testing.TestGateway;
 import dev.roverlogout.testing.TestPostgres;
 
@@ -36,13 +36,8 @@ class ClaimPlanTest {
             s.execute("SET plan_cache_mode = force_generic_plan"); // as the gateway's pool runs every statement
             s.execute("SET enable_seqscan = off");
             s.execute("PREPARE claim(text, int, text, bigint, bigint) AS " + JobStore.CLAIM);
-            StringBuilder plan = new StringBuilder();
-            try (ResultSet rs = s.executeQuery("EXPLAIN EXECUTE claim('plan', 64, 'r', 1, 10000)")) {
-                while (rs.next()) {
-                    plan.append(rs.getString(1)).append('\n');
-                }
-            }
-            assertThat(plan.toString()).contains("Index Scan using job_claim on disassociation_job").doesNotContain("Sort");
+            String plan = Plans.explain(s, "EXPLAIN EXECUTE claim('plan', 64, 'r', 1, 10000)");
+            assertThat(plan).contains("Index Scan using job_claim on disassociation_job").doesNotContain("Sort");
         }
     }
 }

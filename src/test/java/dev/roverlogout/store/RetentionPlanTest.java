@@ -3,13 +3,13 @@ package dev.roverlogout.store;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.Map;
 
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
+import dev.roverlogout.testing.Plans;
 import dev.roverlogout.testing.TestGateway;
 import dev.roverlogout.testing.TestPostgres;
 
@@ -43,8 +43,8 @@ class RetentionPlanTest {
             // as the cleaner's own connection runs them: prepared, planned for the values first, perhaps generic later
             for (String mode : new String[] {"force_custom_plan", "force_generic_plan"}) {
                 s.execute("SET plan_cache_mode = " + mode);
-                String jobs = plan(s, "EXPLAIN EXECUTE jobs('plan', '1970-01-01', now() - interval '30 days', now() - interval '90 days', 5000)");
-                String events = plan(s, "EXPLAIN EXECUTE events('1970-01-01', now() - interval '30 days', 5000)");
+                String jobs = Plans.explain(s, "EXPLAIN EXECUTE jobs('plan', '1970-01-01', now() - interval '30 days', now() - interval '90 days', 5000)");
+                String events = Plans.explain(s, "EXPLAIN EXECUTE events('1970-01-01', now() - interval '30 days', 5000)");
                 // the outer scans (aliases j and e); the per-row probes of a device's newest event may use what they like
                 assertThat(jobs).as(mode).contains("Index Scan Backward using job_finished on disassociation_job j")
                         .doesNotContain("Bitmap Heap Scan on disassociation_job j").doesNotContain("Sort Key: j.finished_at");
@@ -52,15 +52,5 @@ class RetentionPlanTest {
                         .doesNotContain("Bitmap Heap Scan on device_event e ").doesNotContain("Sort Key: e.received_at");
             }
         }
-    }
-
-    private static String plan(Statement s, String explain) throws Exception {
-        StringBuilder plan = new StringBuilder();
-        try (ResultSet rs = s.executeQuery(explain)) {
-            while (rs.next()) {
-                plan.append(rs.getString(1)).append('\n');
-            }
-        }
-        return plan.toString();
     }
 }
