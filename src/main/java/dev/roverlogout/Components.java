@@ -3,14 +3,20 @@ package dev.roverlogout;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.BooleanSupplier;
 
+import dev.roverlogout.admin.Audit;
+import dev.roverlogout.admin.AuditRoutes;
 import dev.roverlogout.admin.EnvironmentRoutes;
 import dev.roverlogout.admin.EnvironmentValidator;
 import dev.roverlogout.admin.KeyRoutes;
 import dev.roverlogout.admin.OperationsRoutes;
 import dev.roverlogout.admin.RetentionRoutes;
 import dev.roverlogout.admin.TenantRoutes;
+import dev.roverlogout.admin.TenantScope;
+import dev.roverlogout.auth.AdminAuth;
+import dev.roverlogout.auth.OidcVerifier;
 import dev.roverlogout.config.GatewayConfig;
 import dev.roverlogout.dispatch.LaneSupervisor;
 import dev.roverlogout.dispatch.Rescuer;
@@ -33,6 +39,7 @@ import dev.roverlogout.maintenance.QueueStatistics;
 import dev.roverlogout.maintenance.ReplicaCleaner;
 import dev.roverlogout.maintenance.RetentionCleaner;
 import dev.roverlogout.metrics.GatewayMetrics;
+import dev.roverlogout.store.AuditStore;
 import dev.roverlogout.store.CredentialStore;
 import dev.roverlogout.store.EnvironmentCache;
 import dev.roverlogout.store.EnvironmentDirectory;
@@ -118,16 +125,21 @@ record Components(Pool pool, SigningKeyStore signingKeys, EnvironmentCache envir
         services.add(new EventLoopLagProbe(vertx, List.of(ingest, dispatch, maintenance), metrics));
 
         BearerAuth auth = new BearerAuth(foundation.tokens());
+        Optional<OidcVerifier> oidc = config.auth().oidc().map(o -> new OidcVerifier(vertx, o));
+        oidc.ifPresent(services::add);
+        AdminAuth adminAuth = new AdminAuth(auth, oidc, !config.auth().adminTokenDisabled());
+        Audit audit = new Audit(new AuditStore(pool));
         KeyRoutes keyRoutes = new KeyRoutes(signingKeys, foundation.masterKey(), config.keys(), config.publicBaseUrl());
         EnvironmentRoutes environmentRoutes = new EnvironmentRoutes(environmentStore, directory, keyRoutes,
-                new ConnectionTester(vertx, epicWeb, tokens, config.publicBaseUrl()), config.publicBaseUrl());
-        OperationsRoutes operations = new OperationsRoutes(new OperationsStore(pool), environmentStore);
+                new ConnectionTester(vertx, epicWeb, tokens, config.publicBaseUrl()), config.publicBaseUrl(), audit);
+        OperationsRoutes operations = new OperationsRoutes(new OperationsStore(pool), environmentStore, audit);
         ConnectionGuard managementGuard = new ConnectionGuard(config.connections());
         Deployment<ManagementApi> managementApi = new Deployment<>("management API", vertx, () -> new ManagementApi(
-                new GatewayConfig.Endpoint(config.management().host(), foundation.managementPort()), auth, metrics, pool,
-                ready, List.of(environmentRoutes, operations, new RetentionRoutes(retention, config.retention(), cleaner::runNow),
+                new GatewayConfig.Endpoint(config.management().host(), foundation.managementPort()), adminAuth, metrics,
+                pool, ready, List.of(new TenantScope(environmentStore), environmentRoutes, operations,
+                new RetentionRoutes(retention, config.retention(), cleaner::runNow, audit),
                 new TenantRoutes(new TenantStore(pool), credentialStore, environmentStore, config.ingest().rateLimitPerSecond(),
-                        credentials::reload)),
+                        credentials::reload, audit), new AuditRoutes(new AuditStore(pool))),
                 managementGuard), 1);
         CheckInRoutes checkIns = new CheckInRoutes(committer, directory, queueStats::backlog, auth, credentials, metrics,
                 config.ingest());

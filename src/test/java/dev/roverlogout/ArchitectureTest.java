@@ -36,7 +36,8 @@ class ArchitectureTest {
             Map.entry("epic", Set.of("config", "http", "store", "metrics", "lifecycle")),
             Map.entry("dispatch", Set.of("config", "store", "epic", "metrics", "lifecycle")),
             Map.entry("maintenance", Set.of("config", "store", "metrics", "lifecycle")),
-            Map.entry("admin", Set.of("config", "http", "store", "epic")),
+            Map.entry("auth", Set.of("config", "http", "lifecycle")),
+            Map.entry("admin", Set.of("config", "http", "store", "epic", "auth")),
             Map.entry("sim", Set.of("config", "epic")),
             Map.entry("loadtest", Set.of()));
 

@@ -4,6 +4,7 @@ import java.util.EnumSet;
 import java.util.Optional;
 import java.util.Set;
 
+import dev.roverlogout.auth.Principal;
 import dev.roverlogout.epic.ConnectionTester;
 import dev.roverlogout.http.Problem;
 import dev.roverlogout.http.RouteMount;
@@ -24,16 +25,16 @@ import io.vertx.ext.web.RoutingContext;
 
 /** {@code /admin/environments} (contract §5): create, read, patch, delete, and status changes. */
 public final class EnvironmentRoutes implements RouteMount {
-    private static final String ACTOR = "admin-api";
-
     private final EnvironmentStore store;
     private final EnvironmentDirectory directory;
     private final KeyRoutes keys;
     private final ConnectionTester tester;
     private final String publicBaseUrl;
+    private final Audit audit;
 
     public EnvironmentRoutes(EnvironmentStore store, EnvironmentDirectory directory, KeyRoutes keys,
-                             ConnectionTester tester, String publicBaseUrl) {
+                             ConnectionTester tester, String publicBaseUrl, Audit audit) {
+        this.audit = audit;
         this.store = store;
         this.directory = directory;
         this.keys = keys;
@@ -44,48 +45,80 @@ public final class EnvironmentRoutes implements RouteMount {
     /** Mounts on a router whose requests are already authenticated as admin and whose bodies are read. */
     @Override
     public void mount(Router router) {
-        router.post("/admin/environments").respond(this::create);
+        router.post("/admin/environments").respond(audit.of("environment.create", this::create));
         router.get("/admin/environments").respond(ctx -> {
             String tenant = ctx.queryParams().get("tenantId");
             if (tenant != null && !EnvironmentValidator.ID.matcher(tenant).matches()) {
                 throw Problem.validation("tenantId must match [a-z0-9-]{1,64}",
                         java.util.List.of(new Problem.FieldError(null, "tenantId", "must match [a-z0-9-]{1,64}")));
             }
+            Principal who = Principal.of(ctx);
             return store.list().map(all -> {
                 JsonArray a = new JsonArray();
-                all.stream().filter(e -> tenant == null || e.tenantId().equals(tenant)).forEach(e -> a.add(e.toJson(publicBaseUrl)));
+                all.stream().filter(e -> (tenant == null || e.tenantId().equals(tenant)) && who.sees(e.tenantId()))
+                        .forEach(e -> a.add(e.toJson(publicBaseUrl)));
                 return new JsonObject().put("environments", a);
             });
         });
         router.get("/admin/environments/:id").respond(this::get);
-        router.patch("/admin/environments/:id").respond(this::patch);
-        router.delete("/admin/environments/:id").respond(this::delete);
-        router.post("/admin/environments/:id/activate").respond(ctx ->
-                status(ctx, EnumSet.of(Status.PENDING, Status.DISABLED), Status.READY));
-        router.post("/admin/environments/:id/pause").respond(ctx -> status(ctx, EnumSet.of(Status.READY), Status.PAUSED));
-        router.post("/admin/environments/:id/resume").respond(ctx -> status(ctx, EnumSet.of(Status.PAUSED), Status.READY));
-        router.post("/admin/environments/:id/disable").respond(ctx ->
-                status(ctx, EnumSet.of(Status.PENDING, Status.READY, Status.PAUSED), Status.DISABLED));
-        keys.mount(router, store);
-        router.post("/admin/environments/:id/test-connection").respond(ctx -> store.get(id(ctx))
-                .map(found -> found.orElseThrow(() -> notFound(ctx.pathParam("id"))))
-                .compose(tester::test));
+        router.patch("/admin/environments/:id").respond(audit.of("environment.update", this::patch));
+        router.delete("/admin/environments/:id").respond(audit.of("environment.delete", this::delete));
+        router.post("/admin/environments/:id/activate").respond(audit.of("environment.activate", ctx ->
+                status(ctx, EnumSet.of(Status.PENDING, Status.DISABLED), Status.READY)));
+        router.post("/admin/environments/:id/pause").respond(audit.of("environment.pause", ctx ->
+                status(ctx, EnumSet.of(Status.READY), Status.PAUSED)));
+        router.post("/admin/environments/:id/resume").respond(audit.of("environment.resume", ctx ->
+                status(ctx, EnumSet.of(Status.PAUSED), Status.READY)));
+        router.post("/admin/environments/:id/disable").respond(audit.of("environment.disable", ctx ->
+                status(ctx, EnumSet.of(Status.PENDING, Status.READY, Status.PAUSED), Status.DISABLED)));
+        keys.mount(router, store, audit);
+        router.post("/admin/environments/:id/test-connection").respond(audit.of("environment.test-connection",
+                ctx -> store.get(id(ctx))
+                        .map(found -> found.orElseThrow(() -> notFound(ctx.pathParam("id"))))
+                        .compose(tester::test)
+                        .onSuccess(result -> Audit.changes(ctx, new JsonObject().put("result", result.getValue("ok"))
+                                .put("failedStep", failedStep(result))))));
+    }
+
+    /** The first step of a connection test that did not pass, for the audit trail; null when all passed. */
+    private static String failedStep(JsonObject result) {
+        JsonArray steps = result.getJsonArray("steps");
+        for (int i = 0; steps != null && i < steps.size(); i++) {
+            if (steps.getValue(i) instanceof JsonObject step && "failed".equals(step.getString("status"))) {
+                return step.getString("step");
+            }
+        }
+        return null;
     }
 
     private Future<JsonObject> create(RoutingContext ctx) {
-        Environment candidate = EnvironmentValidator.forCreate(jsonBody(ctx, true));
+        Principal who = Principal.of(ctx);
+        JsonObject body = jsonBody(ctx, true);
+        if (!body.containsKey("tenantId") && who.onlyTenant().isPresent()) {
+            body = body.copy().put("tenantId", who.onlyTenant().get()); // a hospital's admin need not name their tenant
+        }
+        Environment candidate = EnvironmentValidator.forCreate(body);
+        Audit.about(ctx, candidate.tenantId(), "environment/" + candidate.id());
+        if (!who.sees(candidate.tenantId())) {
+            throw noTenant(candidate.tenantId()); // as if it did not exist: another tenant's id is not revealed
+        }
         return keys.newKey(ctx.vertx(), candidate.id(), candidate.signingAlgorithm(), java.time.Duration.ZERO)
-                .compose(key -> store.create(candidate, key, ACTOR))
+                .compose(key -> store.create(candidate, key, who.subject()))
                 .recover(e -> Future.failedFuture(e instanceof io.vertx.pgclient.PgException pg && "23503".equals(pg.getSqlState())
-                        ? Problem.validation("tenantId names no tenant", java.util.List.of(new Problem.FieldError(null,
-                                "tenantId", "no tenant '" + candidate.tenantId() + "'; create it with POST /admin/tenants")))
-                        : e))
+                        ? noTenant(candidate.tenantId()) : e))
                 .map(created -> {
             Environment e = created.orElseThrow(() -> Problem.conflict("an environment with id '" + candidate.id() + "' exists"));
             directory.added(e.id());
             ctx.response().setStatusCode(201).putHeader("Location", "/admin/environments/" + e.id());
-            return e.toJson(publicBaseUrl);
+            JsonObject json = e.toJson(publicBaseUrl);
+            Audit.changes(ctx, new JsonObject().put("after", json));
+            return json;
         });
+    }
+
+    private static Problem noTenant(String tenantId) {
+        return Problem.validation("tenantId names no tenant", java.util.List.of(new Problem.FieldError(null,
+                "tenantId", "no tenant '" + tenantId + "'; create it with POST /admin/tenants")));
     }
 
     private Future<JsonObject> get(RoutingContext ctx) {
@@ -99,14 +132,19 @@ public final class EnvironmentRoutes implements RouteMount {
         String id = id(ctx);
         JsonObject body = jsonBody(ctx, true);
         return store.get(id).map(found -> found.orElseThrow(() -> notFound(id)))
-                .compose(current -> store.patch(id, EnvironmentValidator.forPatch(body, current)))
-                .map(updated -> updated.orElseThrow(() -> notFound(id)).toJson(publicBaseUrl));
+                .compose(current -> store.patch(id, EnvironmentValidator.forPatch(body, current)).map(updated -> {
+                    JsonObject after = updated.orElseThrow(() -> notFound(id)).toJson(publicBaseUrl);
+                    Audit.changes(ctx, Audit.diff(current.toJson(publicBaseUrl), after));
+                    return after;
+                }));
     }
 
     private Future<JsonObject> delete(RoutingContext ctx) {
         String id = id(ctx);
         boolean force = "true".equalsIgnoreCase(ctx.queryParams().get("force"));
-        return store.delete(id, force).recover(e -> Future.failedFuture(e instanceof EnvironmentStore.OpenJobs open
+        return store.get(id).onSuccess(before -> before.ifPresent(e -> Audit.changes(ctx, new JsonObject()
+                        .put("before", e.toJson(publicBaseUrl)).put("force", force))))
+                .compose(x -> store.delete(id, force)).recover(e -> Future.failedFuture(e instanceof EnvironmentStore.OpenJobs open
                 ? Problem.conflict("environment " + id + " has " + open.count() + " queued or in-flight jobs; "
                         + "DELETE with ?force=true to drop them").with("openJobs", open.count())
                 : e)).map(deleted -> {
@@ -130,8 +168,13 @@ public final class EnvironmentRoutes implements RouteMount {
                     java.util.List.of(new Problem.FieldError(null, "reason",
                             "must be a string of at most 500 characters, without NUL or unpaired surrogates")));
         }
-        return store.changeStatus(id, from, to, ACTOR, (String) Optional.ofNullable(reason).orElse(ctx.request().path()))
-                .recover(e -> Future.failedFuture(e instanceof EnvironmentStore.TransitionRefused r
+        Audit.changes(ctx, new JsonObject().put("status", new JsonObject().put("after", to.name())).put("reason", reason));
+        return store.get(id).compose(before -> {
+            before.ifPresent(e -> Audit.changes(ctx, new JsonObject().put("status", new JsonObject()
+                    .put("before", e.status().name()).put("after", to.name())).put("reason", reason)));
+            return store.changeStatus(id, from, to, Principal.of(ctx).subject(),
+                    (String) Optional.ofNullable(reason).orElse(ctx.request().path()));
+        }).recover(e -> Future.failedFuture(e instanceof EnvironmentStore.TransitionRefused r
                         ? Problem.conflict(r.getMessage()) : e))
                 .map(changed -> changed.orElseThrow(() -> notFound(id)).toJson(publicBaseUrl));
     }

@@ -41,8 +41,9 @@ public final class KeyRoutes {
         this.publicBaseUrl = publicBaseUrl;
     }
 
-    void mount(Router router, EnvironmentStore environments) {
-        router.post("/admin/environments/:id/keys/rotate").respond(ctx -> rotate(ctx, environments));
+    void mount(Router router, EnvironmentStore environments, Audit audit) {
+        router.post("/admin/environments/:id/keys/rotate").respond(audit.of("environment.rotate-key",
+                ctx -> rotate(ctx, environments)));
         router.get("/admin/environments/:id/public-key.pem").handler(this::certificate);
     }
 
@@ -77,9 +78,11 @@ public final class KeyRoutes {
                 .compose(key -> store.insert(key).map(key))
                 .map(key -> {
                     ctx.response().setStatusCode(201);
-                    return new JsonObject().put("kid", key.kid()).put("algorithm", key.algorithm())
+                    JsonObject json = new JsonObject().put("kid", key.kid()).put("algorithm", key.algorithm())
                             .put("signingFrom", key.signingFrom().toString())
                             .put("jwksUrl", publicBaseUrl + "/jwks/" + id + ".json");
+                    Audit.changes(ctx, new JsonObject().put("newKey", json.copy())); // public: kid, algorithm, dates
+                    return json;
                 });
     }
 

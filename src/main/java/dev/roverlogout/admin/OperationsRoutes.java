@@ -3,6 +3,7 @@ package dev.roverlogout.admin;
 import java.util.ArrayList;
 import java.util.List;
 
+import dev.roverlogout.auth.Principal;
 import dev.roverlogout.http.Problem;
 import dev.roverlogout.http.RouteMount;
 import dev.roverlogout.store.EnvironmentStore;
@@ -25,7 +26,10 @@ public final class OperationsRoutes implements RouteMount {
     private final OperationsStore store;
     private final EnvironmentStore environments;
 
-    public OperationsRoutes(OperationsStore store, EnvironmentStore environments) {
+    private final Audit audit;
+
+    public OperationsRoutes(OperationsStore store, EnvironmentStore environments, Audit audit) {
+        this.audit = audit;
         this.store = store;
         this.environments = environments;
     }
@@ -35,7 +39,7 @@ public final class OperationsRoutes implements RouteMount {
     public void mount(Router router) {
         router.get("/admin/queue").respond(ctx -> {
             String environmentId = environmentParam(ctx);
-            return store.queue(environmentId).map(q -> {
+            return store.queue(environmentId, tenants(ctx)).map(q -> {
                 if (environmentId != null && q.getJsonArray("environments").isEmpty()) {
                     throw EnvironmentRoutes.notFound(environmentId);
                 }
@@ -51,7 +55,7 @@ public final class OperationsRoutes implements RouteMount {
                 throw field("deviceId", "must not contain NUL characters or unpaired surrogates");
             }
             String environmentId = environmentParam(ctx);
-            return store.deviceHistory(deviceId, environmentId, limit(ctx)).map(h -> {
+            return store.deviceHistory(deviceId, environmentId, limit(ctx), tenants(ctx)).map(h -> {
                 if (h.getJsonArray("events").isEmpty()) {
                     throw Problem.notFound("no events of device '" + deviceId + "'"
                             + (environmentId == null ? "" : " in environment '" + environmentId + "'"));
@@ -62,13 +66,23 @@ public final class OperationsRoutes implements RouteMount {
         router.get("/admin/dead-letters").respond(ctx -> {
             String environmentId = environmentParam(ctx);
             int limit = limit(ctx);
-            Future<Boolean> known = environmentId == null ? Future.succeededFuture(true)
-                    : environments.get(environmentId).map(java.util.Optional::isPresent);
-            return known.compose(k -> k ? store.deadLetters(environmentId, limit)
+            Future<Boolean> known = environmentId == null ? Future.succeededFuture(true) : visible(ctx, environmentId);
+            return known.compose(k -> k ? store.deadLetters(environmentId, limit, tenants(ctx))
                             .map(a -> new JsonObject().put("deadLetters", a).put("limit", limit))
                     : Future.failedFuture(EnvironmentRoutes.notFound(environmentId)));
         });
-        router.post("/admin/dead-letters/replay").respond(this::replay);
+        router.post("/admin/dead-letters/replay").respond(audit.of("dead-letters.replay", this::replay));
+    }
+
+    /** The caller's tenants to filter by; null = every tenant. */
+    private static List<String> tenants(RoutingContext ctx) {
+        return Principal.of(ctx).tenantFilter().orElse(null);
+    }
+
+    /** Whether the environment exists and the caller may see it (another tenant's reads as missing). */
+    private Future<Boolean> visible(RoutingContext ctx, String environmentId) {
+        Principal who = Principal.of(ctx);
+        return environments.get(environmentId).map(e -> e.filter(env -> who.sees(env.tenantId())).isPresent());
     }
 
     private Future<JsonObject> replay(RoutingContext ctx) {
@@ -108,10 +122,23 @@ public final class OperationsRoutes implements RouteMount {
         }
         if (environmentId != null) {
             String id = (String) environmentId;
-            return environments.get(id).compose(found -> found.isEmpty() ? Future.failedFuture(EnvironmentRoutes.notFound(id))
-                    : store.replayEnvironment(id).map(OperationsStore.Replay::toJson));
+            return environments.get(id).compose(found -> {
+                if (found.isEmpty() || !Principal.of(ctx).sees(found.get().tenantId())) {
+                    return Future.failedFuture(EnvironmentRoutes.notFound(id));
+                }
+                Audit.about(ctx, found.get().tenantId(), "environment/" + id + "/dead-letters");
+                return store.replayEnvironment(id).map(r -> audited(ctx, r));
+            });
         }
-        return store.replay(jobIds).map(OperationsStore.Replay::toJson);
+        Audit.about(ctx, Principal.of(ctx).onlyTenant().orElse(null), "dead-letters");
+        return store.replay(jobIds, tenants(ctx)).map(r -> audited(ctx, r));
+    }
+
+    private static JsonObject audited(RoutingContext ctx, OperationsStore.Replay r) {
+        JsonObject json = r.toJson();
+        Audit.changes(ctx, new JsonObject().put("replayed", json.getJsonArray("replayed").copy())
+                .put("skipped", json.getJsonArray("skipped").size()).put("more", r.more()));
+        return json;
     }
 
     /** The optional {@code environmentId} query parameter, checked for shape. */

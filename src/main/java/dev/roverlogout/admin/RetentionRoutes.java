@@ -19,7 +19,10 @@ public final class RetentionRoutes implements RouteMount {
     private final Runnable runNow;
 
     /** @param runNow starts a run of this replica's cleaner (and returns at once) */
-    public RetentionRoutes(RetentionStore store, GatewayConfig.Retention config, Runnable runNow) {
+    private final Audit audit;
+
+    public RetentionRoutes(RetentionStore store, GatewayConfig.Retention config, Runnable runNow, Audit audit) {
+        this.audit = audit;
         this.store = store;
         this.config = config;
         this.runNow = runNow;
@@ -37,12 +40,12 @@ public final class RetentionRoutes implements RouteMount {
                         .put("interval", Durations.format(config.interval()))
                         .put("batchSize", config.batchSize()))
                 .mergeIn(status)));
-        router.post("/admin/retention/run").respond(ctx -> {
+        router.post("/admin/retention/run").respond(audit.of("retention.run", ctx -> {
             runNow.run();
             ctx.response().setStatusCode(202);
             return io.vertx.core.Future.succeededFuture(new JsonObject().put("requested", true).put("detail",
                     "a retention run starts now on this replica unless another replica's is under way; "
                             + "GET /admin/retention shows it"));
-        });
+        }));
     }
 }

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.regex.Pattern;
 
+import dev.roverlogout.auth.Principal;
 import dev.roverlogout.http.BearerAuth;
 import dev.roverlogout.http.Problem;
 import dev.roverlogout.http.RouteMount;
@@ -37,6 +38,7 @@ public final class TenantRoutes implements RouteMount {
     private final EnvironmentStore environments;
     private final int defaultRateLimit;
     private final java.util.function.Supplier<Future<Void>> credentialsChanged;
+    private final Audit audit;
 
     /**
      * @param defaultRateLimit   a credential's rate limit when none is given: ingest.rateLimitPerSecond
@@ -44,7 +46,8 @@ public final class TenantRoutes implements RouteMount {
      *                           the answer: the credential works, or is refused, here at once)
      */
     public TenantRoutes(TenantStore tenants, CredentialStore credentials, EnvironmentStore environments, int defaultRateLimit,
-                        java.util.function.Supplier<Future<Void>> credentialsChanged) {
+                        java.util.function.Supplier<Future<Void>> credentialsChanged, Audit audit) {
+        this.audit = audit;
         this.tenants = tenants;
         this.credentials = credentials;
         this.environments = environments;
@@ -55,23 +58,24 @@ public final class TenantRoutes implements RouteMount {
     /** Mounts on a router whose requests are already authenticated as admin and whose bodies are read. */
     @Override
     public void mount(Router router) {
-        router.post("/admin/tenants").respond(this::create);
+        router.post("/admin/tenants").respond(audit.of("tenant.create", this::create));
         router.get("/admin/tenants").respond(ctx -> tenants.list().map(all -> {
+            Principal who = Principal.of(ctx);
             JsonArray a = new JsonArray();
-            all.forEach(t -> a.add(t.toJson()));
+            all.stream().filter(t -> who.sees(t.id())).forEach(t -> a.add(t.toJson()));
             return new JsonObject().put("tenants", a);
         }));
         router.get("/admin/tenants/:id").respond(ctx -> tenant(ctx).map(TenantStore.Tenant::toJson));
-        router.patch("/admin/tenants/:id").respond(this::rename);
-        router.delete("/admin/tenants/:id").respond(this::delete);
-        router.post("/admin/tenants/:id/credentials").respond(this::createCredential);
+        router.patch("/admin/tenants/:id").respond(audit.of("tenant.update", this::rename));
+        router.delete("/admin/tenants/:id").respond(audit.of("tenant.delete", this::delete));
+        router.post("/admin/tenants/:id/credentials").respond(audit.of("credential.create", this::createCredential));
         router.get("/admin/tenants/:id/credentials").respond(ctx -> tenant(ctx)
                 .compose(t -> credentials.ofTenant(t.id())).map(all -> {
                     JsonArray a = new JsonArray();
                     all.forEach(c -> a.add(c.toJson()));
                     return new JsonObject().put("credentials", a);
                 }));
-        router.delete("/admin/tenants/:id/credentials/:credentialId").respond(this::revoke);
+        router.delete("/admin/tenants/:id/credentials/:credentialId").respond(audit.of("credential.revoke", this::revoke));
     }
 
     private Future<JsonObject> create(RoutingContext ctx) {
@@ -83,10 +87,12 @@ public final class TenantRoutes implements RouteMount {
             errors.add(new Problem.FieldError(null, "id", "must be 1..64 characters of a-z 0-9 -"));
         }
         String name = BodyFields.text(body, "displayName", false, 200, errors);
+        Audit.about(ctx, id, "tenant/" + id);
         throwIfAny(errors, "the tenant is invalid");
         return tenants.create(id, name == null ? id : name).map(created -> {
             TenantStore.Tenant t = created.orElseThrow(() -> Problem.conflict("a tenant with id '" + id + "' exists"));
             ctx.response().setStatusCode(201).putHeader("Location", "/admin/tenants/" + id);
+            Audit.changes(ctx, new JsonObject().put("after", t.toJson()));
             return t.toJson();
         });
     }
@@ -98,7 +104,11 @@ public final class TenantRoutes implements RouteMount {
         BodyFields.unknown(body, Set.of("displayName"), errors);
         String name = BodyFields.text(body, "displayName", true, 200, errors);
         throwIfAny(errors, "the change is invalid");
-        return tenants.rename(id, name).map(t -> t.orElseThrow(() -> notFound(id)).toJson());
+        return tenant(ctx).compose(before -> tenants.rename(id, name).map(t -> {
+            JsonObject after = t.orElseThrow(() -> notFound(id)).toJson();
+            Audit.changes(ctx, Audit.diff(before.toJson(), after));
+            return after;
+        }));
     }
 
     private Future<JsonObject> delete(RoutingContext ctx) {
@@ -107,7 +117,8 @@ public final class TenantRoutes implements RouteMount {
             throw Problem.conflict("the default tenant cannot be deleted: auth.ingestToken and environments created "
                     + "without a tenantId belong to it");
         }
-        return tenants.delete(id).recover(e -> Future.failedFuture(e instanceof TenantStore.TenantInUse used
+        return tenant(ctx).onSuccess(before -> Audit.changes(ctx, new JsonObject().put("before", before.toJson())))
+                .compose(x -> tenants.delete(id)).recover(e -> Future.failedFuture(e instanceof TenantStore.TenantInUse used
                 ? Problem.conflict("tenant " + id + " has " + used.environments() + " environments; delete or keep them "
                         + "first").with("environments", used.environments()) : e)).map(deleted -> {
                     if (!deleted) {
@@ -151,6 +162,8 @@ public final class TenantRoutes implements RouteMount {
                         ctx.response().setStatusCode(201)
                                 .putHeader("Location", "/admin/tenants/" + tenantId + "/credentials/" + c.id())
                                 .putHeader("Cache-Control", "no-store");
+                        Audit.about(ctx, tenantId, "tenant/" + tenantId + "/credentials/" + c.id());
+                        Audit.changes(ctx, new JsonObject().put("after", c.toJson())); // the view without the secret
                         return c.toJson().put("secret", secret);
                     });
         });
@@ -164,8 +177,13 @@ public final class TenantRoutes implements RouteMount {
         }
         return tenant(ctx).compose(t -> credentials.revoke(tenantId, credentialId))
                 .compose(c -> credentialsChanged.get().recover(e -> Future.succeededFuture()).map(c))
-                .map(c -> c.orElseThrow(() -> Problem.notFound("tenant " + tenantId + " has no credential '" + credentialId + "'"))
-                        .toJson());
+                .map(c -> {
+                    JsonObject json = c.orElseThrow(() -> Problem.notFound("tenant " + tenantId + " has no credential '"
+                            + credentialId + "'")).toJson();
+                    Audit.about(ctx, tenantId, "tenant/" + tenantId + "/credentials/" + credentialId);
+                    Audit.changes(ctx, new JsonObject().put("revokedAt", json.getValue("revokedAt")).put("name", json.getValue("name")));
+                    return json;
+                });
     }
 
     /** The optional {@code environments} list: 1..1000 distinct environment ids; null = all of the tenant's. */
@@ -203,7 +221,7 @@ public final class TenantRoutes implements RouteMount {
         return id;
     }
 
-    private static Problem notFound(String id) {
+    static Problem notFound(String id) {
         return Problem.notFound("no tenant with id '" + id + "'");
     }
 

@@ -125,7 +125,7 @@ public final class ConfigLoader {
                 new GatewayConfig.Database(databaseUrl(), values.path("database.embeddedDir"),
                         values.intIn("database.poolSize", 1, 200), values.duration("database.connectTimeout")),
                 values.path("dataDir"),
-                new GatewayConfig.Auth(token("auth.adminToken"), token("auth.ingestToken")),
+                auth(),
                 masterKey(),
                 httpUrl("publicBaseUrl"),
                 new GatewayConfig.Ingest(values.longIn("ingest.maxBacklog", 1, Long.MAX_VALUE), values.duration("ingest.retryAfter"),
@@ -171,6 +171,49 @@ public final class ConfigLoader {
             throw new ConfigException("database.url", "must start with postgresql://");
         }
         return Optional.of(url);
+    }
+
+    private GatewayConfig.Auth auth() {
+        boolean disabled = "disabled".equals(values.get("auth.adminToken"));
+        Optional<GatewayConfig.Oidc> oidc = oidc();
+        if (disabled && oidc.isEmpty()) {
+            throw new ConfigException("auth.adminToken", "is disabled and auth.oidc.issuer is not set: nobody could use "
+                    + "the management API; set auth.oidc.issuer (and auth.oidc.audience) or give an admin token");
+        }
+        return new GatewayConfig.Auth(disabled ? Optional.empty() : token("auth.adminToken"), token("auth.ingestToken"),
+                disabled, oidc);
+    }
+
+    private Optional<GatewayConfig.Oidc> oidc() {
+        String issuer = values.get("auth.oidc.issuer");
+        if (issuer.isEmpty()) {
+            return Optional.empty();
+        }
+        URI uri;
+        try {
+            uri = new URI(issuer);
+        } catch (java.net.URISyntaxException e) {
+            throw new ConfigException("auth.oidc.issuer", "not a URL: '" + issuer + "'");
+        }
+        String host = uri.getHost();
+        boolean loopback = "localhost".equals(host) || "127.0.0.1".equals(host) || "[::1]".equals(host);
+        if (host == null || !("https".equals(uri.getScheme()) || "http".equals(uri.getScheme()) && loopback)
+                || uri.getQuery() != null || uri.getFragment() != null) {
+            throw new ConfigException("auth.oidc.issuer", "must be an https URL without query or fragment (http only "
+                    + "for localhost), got '" + issuer + "'");
+        }
+        String audience = values.get("auth.oidc.audience");
+        if (audience.isEmpty()) {
+            throw new ConfigException("auth.oidc.audience", "must be set with auth.oidc.issuer: tokens the provider "
+                    + "issued for other applications must not open the management API");
+        }
+        for (String key : List.of("auth.oidc.rolesClaim", "auth.oidc.tenantsClaim")) {
+            if (!values.get(key).matches("[A-Za-z0-9_:/.\\-]{1,200}")) {
+                throw new ConfigException(key, "must be a claim name or dotted path (letters, digits, _ : / . -)");
+            }
+        }
+        return Optional.of(new GatewayConfig.Oidc(issuer, audience, values.get("auth.oidc.rolesClaim"),
+                values.get("auth.oidc.tenantsClaim"), values.get("auth.oidc.consoleClientId")));
     }
 
     private Optional<String> token(String key) {

@@ -48,6 +48,11 @@ public record GatewayConfig(
         d.put("dataDir", "data");
         d.put("auth.adminToken", "");
         d.put("auth.ingestToken", "");
+        d.put("auth.oidc.issuer", "");
+        d.put("auth.oidc.audience", "");
+        d.put("auth.oidc.rolesClaim", "roles");
+        d.put("auth.oidc.tenantsClaim", "tenants");
+        d.put("auth.oidc.consoleClientId", "");
         d.put("security.masterKey", "");
         d.put("publicBaseUrl", "http://localhost:8080");
         d.put("ingest.maxBacklog", "1000000");
@@ -116,8 +121,30 @@ public record GatewayConfig(
         }
     }
 
-    /** Configured bearer tokens, plaintext or {@code sha256:<hex>}; empty = generated on first start. */
-    public record Auth(Optional<String> adminToken, Optional<String> ingestToken) {
+    /**
+     * Configured bearer tokens, plaintext or {@code sha256:<hex>}; empty = generated on first start.
+     *
+     * @param adminTokenDisabled {@code auth.adminToken: disabled}: no break-glass token; people sign in through OIDC
+     * @param oidc               the identity provider whose access tokens the management port accepts, if any
+     */
+    public record Auth(Optional<String> adminToken, Optional<String> ingestToken, boolean adminTokenDisabled,
+                       Optional<Oidc> oidc) {
+        public Auth(Optional<String> adminToken, Optional<String> ingestToken) {
+            this(adminToken, ingestToken, false, Optional.empty());
+        }
+    }
+
+    /**
+     * OpenID Connect for people on the management port.
+     *
+     * @param issuer          the issuer URL exactly as the provider's tokens carry it in {@code iss}; discovery is at
+     *                        {@code <issuer>/.well-known/openid-configuration}
+     * @param audience        a value the token's {@code aud} must contain
+     * @param rolesClaim      the claim (or dotted path into nested claims) holding viewer / operator / admin
+     * @param tenantsClaim    the claim (or dotted path) holding the tenant ids, or {@code *}
+     * @param consoleClientId the client id the admin console signs in with (public client, PKCE); empty = none
+     */
+    public record Oidc(String issuer, String audience, String rolesClaim, String tenantsClaim, String consoleClientId) {
     }
 
     /**

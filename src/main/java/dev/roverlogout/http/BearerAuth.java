@@ -7,8 +7,6 @@ import java.util.EnumMap;
 import java.util.HexFormat;
 import java.util.Map;
 
-import io.vertx.ext.web.handler.PlatformHandler;
-
 /**
  * Bearer-token roles. Tokens are kept only as SHA-256 digests and compared with
  * {@link MessageDigest#isEqual} (constant time); every configured digest is compared on every request so the
@@ -37,29 +35,6 @@ public final class BearerAuth {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is always present", e);
         }
-    }
-
-    /**
-     * A route handler that lets the request through only with a token of {@code role}: else 401 or 403.
-     * It is a {@link PlatformHandler} so that Vert.x runs it before the body handler: an unauthenticated client
-     * does not get to upload a body.
-     */
-    public PlatformHandler require(Role role) {
-        return ctx -> {
-            String token = bearerToken(ctx.request().getHeader("Authorization"));
-            if (token == null) {
-                ctx.fail(unauthorized("send Authorization: Bearer <token>"));
-                return;
-            }
-            java.util.Optional<Role> matched = roleOf(sha256(token));
-            if (matched.isEmpty()) {
-                ctx.fail(unauthorized("unknown token"));
-            } else if (matched.get() != role) {
-                ctx.fail(lacks(role));
-            } else {
-                ctx.next();
-            }
-        };
     }
 
     /** The token of an {@code Authorization: Bearer <token>} header; null when there is none. */

@@ -15,12 +15,15 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.sqlclient.Pool;
 
-/** The management port: health, Prometheus metrics, and the admin routes passed in (all under /admin, role admin). */
+/**
+ * The management port: health, Prometheus metrics, and the admin routes passed in (all under /admin, behind the
+ * admin auth handler; each request gets an X-Request-ID).
+ */
 public final class ManagementApi extends VerticleBase {
     private static final int MAX_ADMIN_BODY = 64 * 1024;
 
     private final GatewayConfig.Endpoint endpoint;
-    private final BearerAuth auth;
+    private final io.vertx.ext.web.handler.PlatformHandler adminAuth;
     private final GatewayMetrics metrics;
     private final Pool pool;
     private final BooleanSupplier deployed;
@@ -29,11 +32,13 @@ public final class ManagementApi extends VerticleBase {
     private HttpServer server;
     private Router router;
 
-    public ManagementApi(GatewayConfig.Endpoint endpoint, BearerAuth auth, GatewayMetrics metrics, Pool pool,
+    /** @param adminAuth lets a request reach the admin routes (or answers 401/403): who the caller is, what role */
+    public ManagementApi(GatewayConfig.Endpoint endpoint, io.vertx.ext.web.handler.PlatformHandler adminAuth,
+                         GatewayMetrics metrics, Pool pool,
                          BooleanSupplier deployed, List<RouteMount> adminRoutes, ConnectionGuard guard) {
         this.endpoint = endpoint;
         this.guard = guard;
-        this.auth = auth;
+        this.adminAuth = adminAuth;
         this.metrics = metrics;
         this.pool = pool;
         this.deployed = deployed;
@@ -49,7 +54,10 @@ public final class ManagementApi extends VerticleBase {
         router.get("/metrics").handler(ctx -> ctx.response()
                 .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
                 .end(metrics.scrape()));
-        router.route("/admin/*").handler(auth.require(BearerAuth.Role.ADMIN))
+        router.route("/admin/*").handler((io.vertx.ext.web.handler.PlatformHandler) ctx -> {
+                    RequestIds.assign(ctx);
+                    ctx.next();
+                }).handler(adminAuth)
                 .handler(BodyHandler.create(false).setBodyLimit(MAX_ADMIN_BODY));
         adminRoutes.forEach(r -> r.mount(router));
         router.route().failureHandler(Problems::handle);

@@ -37,6 +37,9 @@ public final class TokenStore {
         Map<BearerAuth.Role, String> tokens = new EnumMap<>(BearerAuth.Role.class);
         auth.adminToken().ifPresent(t -> tokens.put(BearerAuth.Role.ADMIN, t));
         auth.ingestToken().ifPresent(t -> tokens.put(BearerAuth.Role.INGEST, t));
+        if (auth.adminTokenDisabled() && tokens.containsKey(BearerAuth.Role.INGEST)) {
+            return tokens;
+        }
         if (tokens.size() == BearerAuth.Role.values().length) {
             return tokens;
         }
@@ -45,7 +48,7 @@ public final class TokenStore {
             Properties stored = load(file);
             boolean changed = false;
             for (BearerAuth.Role role : BearerAuth.Role.values()) {
-                if (tokens.containsKey(role)) {
+                if (tokens.containsKey(role) || role == BearerAuth.Role.ADMIN && auth.adminTokenDisabled()) {
                     continue;
                 }
                 String key = role.name().toLowerCase(Locale.ROOT);

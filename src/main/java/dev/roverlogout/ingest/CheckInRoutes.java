@@ -4,9 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.UUID;
 import java.util.function.LongSupplier;
-import java.util.regex.Pattern;
 
 import dev.roverlogout.store.CheckInEvent;
 import dev.roverlogout.config.GatewayConfig;
@@ -32,7 +30,6 @@ import io.vertx.ext.web.handler.PlatformHandler;
 public final class CheckInRoutes implements RouteMount {
     public static final int MAX_BODY_BYTES = 1024 * 1024;
     private static final String REQUEST_ID_KEY = "requestId";
-    private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
 
     private final GroupCommitter committer;
     private final EnvironmentDirectory environments;
@@ -178,10 +175,7 @@ public final class CheckInRoutes implements RouteMount {
     }
 
     private static String requestId(RoutingContext ctx) {
-        String given = ctx.request().getHeader("X-Request-ID");
-        String id = given != null && REQUEST_ID.matcher(given).matches() ? given : UUID.randomUUID().toString();
-        ctx.response().putHeader("X-Request-ID", id);
-        return id;
+        return dev.roverlogout.http.RequestIds.assign(ctx);
     }
 
     private void rejected(RoutingContext ctx) {

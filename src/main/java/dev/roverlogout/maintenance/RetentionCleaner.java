@@ -25,7 +25,7 @@ import io.vertx.sqlclient.SqlConnection;
 
 /**
  * The retention cleaner, every {@code retention.interval} (default 10 minutes; the first run one interval after
- * start): deletes device events, finished jobs with their attempts, dead letters and status changes older than
+ * start): deletes device events, finished jobs with their attempts, dead letters, status changes and audit entries older than
  * their {@code retention.*} periods, in batches of {@code retention.batchSize} rows, each its own transaction, with a
  * pause twice as long as the batch took between two (the cleaner never takes more than about a third of one
  * connection, and of one core of the database, from ingest and dispatch: with half, a first run deleting 10 million
@@ -97,30 +97,32 @@ public final class RetentionCleaner extends PeriodicService {
     private Future<Void> run(SqlConnection conn) {
         long started = System.nanoTime();
         return RetentionStore.startRun(conn, replica).compose(run -> {
-            Counts[] done = {new Counts(0, 0, 0, 0)};
+            Counts[] done = {Counts.NONE};
             Function<Counts, Future<Void>> progress = n -> {
                 done[0] = done[0].plus(n);
                 metrics.retentionDeleted("device_event", n.deviceEvents());
                 metrics.retentionDeleted("disassociation_job", n.jobs());
                 metrics.retentionDeleted("job_attempt", n.jobAttempts());
                 metrics.retentionDeleted("environment_status_change", n.statusChanges());
+                metrics.retentionDeleted("audit_entry", n.auditEntries());
                 return RetentionStore.progress(conn, run, done[0]);
             };
             return RetentionStore.cutoffs(conn, config.finishedJobs(), config.deviceEvents(), config.deadLetters(), config.audit())
                     .compose(c -> events(conn, c, EPOCH, progress)
                             .compose(x -> RetentionStore.environments(conn))
                             .compose(envs -> jobs(conn, c, envs, 0, EPOCH, progress))
-                            .compose(x -> statusChanges(conn, c, progress)))
+                            .compose(x -> statusChanges(conn, c, progress))
+                            .compose(x -> auditEntries(conn, c, progress)))
                     .transform(ar -> {
                         String outcome = ar.failed() ? "failed" : stopping() ? "stopped" : "completed";
                         String error = ar.failed() ? String.valueOf(ar.cause().getMessage()) : null;
-                        boolean quiet = ar.succeeded() && done[0].equals(new Counts(0, 0, 0, 0));
+                        boolean quiet = ar.succeeded() && done[0].equals(Counts.NONE);
                         log.atLevel(ar.failed() ? org.slf4j.event.Level.WARN
                                         : quiet ? org.slf4j.event.Level.DEBUG : org.slf4j.event.Level.INFO)
                                 .log("Retention run {} {} in {} ms: deleted {} device events, {} jobs, {} attempts, {} status "
-                                                + "changes{}", run, outcome, (System.nanoTime() - started) / 1_000_000,
+                                                + "changes, {} audit entries{}", run, outcome, (System.nanoTime() - started) / 1_000_000,
                                         done[0].deviceEvents(), done[0].jobs(), done[0].jobAttempts(), done[0].statusChanges(),
-                                        error == null ? "" : " (" + error + ")");
+                                        done[0].auditEntries(), error == null ? "" : " (" + error + ")");
                         return RetentionStore.finish(conn, run, done[0], outcome, error);
                     });
         });
@@ -132,7 +134,7 @@ public final class RetentionCleaner extends PeriodicService {
         }
         long t0 = System.nanoTime();
         return RetentionStore.deleteEvents(conn, from, c, config.batchSize())
-                .compose(b -> progress.apply(new Counts(b.deleted(), 0, 0, 0)).map(b))
+                .compose(b -> progress.apply(new Counts(b.deleted(), 0, 0, 0, 0)).map(b))
                 .compose(b -> b.scanned() < config.batchSize() ? Future.succeededFuture()
                         : pause(t0).compose(x -> events(conn, c, b.reached(), progress)));
     }
@@ -144,7 +146,7 @@ public final class RetentionCleaner extends PeriodicService {
         }
         long t0 = System.nanoTime();
         return RetentionStore.deleteJobs(conn, envs.get(i), from, c, config.batchSize())
-                .compose(b -> progress.apply(new Counts(0, b.deleted(), b.attemptsDeleted(), 0)).map(b))
+                .compose(b -> progress.apply(new Counts(0, b.deleted(), b.attemptsDeleted(), 0, 0)).map(b))
                 .compose(b -> pause(t0).compose(x -> b.scanned() < config.batchSize()
                         ? jobs(conn, c, envs, i + 1, EPOCH, progress) : jobs(conn, c, envs, i, b.reached(), progress)));
     }
@@ -155,9 +157,20 @@ public final class RetentionCleaner extends PeriodicService {
         }
         long t0 = System.nanoTime();
         return RetentionStore.deleteStatusChanges(conn, c, config.batchSize())
-                .compose(b -> progress.apply(new Counts(0, 0, 0, b.deleted())).map(b))
+                .compose(b -> progress.apply(new Counts(0, 0, 0, b.deleted(), 0)).map(b))
                 .compose(b -> b.scanned() < config.batchSize() ? Future.succeededFuture()
                         : pause(t0).compose(x -> statusChanges(conn, c, progress)));
+    }
+
+    private Future<Void> auditEntries(SqlConnection conn, Cutoffs c, Function<Counts, Future<Void>> progress) {
+        if (stopping()) {
+            return Future.succeededFuture();
+        }
+        long t0 = System.nanoTime();
+        return RetentionStore.deleteAudit(conn, c, config.batchSize())
+                .compose(b -> progress.apply(new Counts(0, 0, 0, 0, b.deleted())).map(b))
+                .compose(b -> b.scanned() < config.batchSize() ? Future.succeededFuture()
+                        : pause(t0).compose(x -> auditEntries(conn, c, progress)));
     }
 
     /** Waits twice as long as the batch that started at {@code batchStart} took (at least 10 ms); cut short by stop. */

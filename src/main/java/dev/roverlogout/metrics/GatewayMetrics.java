@@ -76,7 +76,8 @@ public final class GatewayMetrics {
         Gauge.builder("rlg.retention.last.run.timestamp.seconds", retentionLastRun, AtomicLong::get)
                 .description("When the last retention run (of any replica) ended, in seconds since the epoch; 0 = never")
                 .register(registry);
-        for (String table : new String[] {"device_event", "disassociation_job", "job_attempt", "environment_status_change"}) {
+        for (String table : new String[] {"device_event", "disassociation_job", "job_attempt", "environment_status_change",
+                "audit_entry"}) {
             retentionDeleted(table, 0); // every table's series exists from the start (rate() needs a first sample)
         }
         Gauge.builder("rlg.database.up", databaseUp, AtomicLong::get)

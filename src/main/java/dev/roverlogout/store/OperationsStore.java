@@ -50,7 +50,7 @@ public final class OperationsStore {
                                    FROM disassociation_job j
                                   WHERE j.environment_id = e.id AND j.finished_at > now() - interval '5 minutes') f ON true
               LEFT JOIN lane_lease l ON l.environment_id = e.id
-             WHERE $1::text IS NULL OR e.id = $1
+             WHERE ($1::text IS NULL OR e.id = $1) AND ($2::text[] IS NULL OR e.tenant_id = ANY($2))
              ORDER BY e.id
             """;
     static final String REPLICAS = "SELECT id, started_at, heartbeat_at FROM gateway_replica ORDER BY id";
@@ -58,6 +58,7 @@ public final class OperationsStore {
     static final String DEVICE_EVENTS = """
             SELECT environment_id, event_id, type, occurred_at, received_at, user_id, locker_id, outcome, job_id, request_id
               FROM device_event WHERE device_id = $1 AND ($2::text IS NULL OR environment_id = $2)
+               AND ($4::text[] IS NULL OR environment_id IN (SELECT id FROM environment WHERE tenant_id = ANY($4)))
              ORDER BY occurred_at DESC, received_at DESC LIMIT $3
             """;
     static final String JOBS = """
@@ -76,7 +77,13 @@ public final class OperationsStore {
             SELECT id, environment_id, device_id, attempts, checked_in_at, received_at, finished_at, last_status,
                    last_error, request_id
               FROM disassociation_job WHERE state = 'failed' AND ($1::text IS NULL OR environment_id = $1)
+               AND ($3::text[] IS NULL OR environment_id IN (SELECT id FROM environment WHERE tenant_id = ANY($3)))
              ORDER BY finished_at DESC, id DESC LIMIT $2
+            """;
+    /** Of the jobs $1, those of environments of the tenants $2. */
+    static final String OF_TENANTS = """
+            SELECT j.id FROM disassociation_job j JOIN environment e ON e.id = j.environment_id
+             WHERE j.id = ANY($1::bigint[]) AND e.tenant_id = ANY($2::text[])
             """;
     static final String FAILED_OF_ENVIRONMENT = """
             SELECT id FROM disassociation_job WHERE environment_id = $1 AND state = 'failed' ORDER BY id LIMIT $2
@@ -125,9 +132,12 @@ public final class OperationsStore {
         this.pool = pool;
     }
 
-    /** Queue state per environment (all when {@code environmentId} is null), and the live replicas. */
-    public Future<JsonObject> queue(String environmentId) {
-        return pool.preparedQuery(QUEUE).execute(Tuple.of(environmentId)).compose(rows -> {
+    /**
+     * Queue state per environment (all when {@code environmentId} is null) of the given tenants (null = all), and the
+     * live replicas.
+     */
+    public Future<JsonObject> queue(String environmentId, List<String> tenants) {
+        return pool.preparedQuery(QUEUE).execute(Tuple.tuple().addString(environmentId).addArrayOfString(array(tenants))).compose(rows -> {
             JsonArray envs = new JsonArray();
             for (Row r : rows) {
                 boolean held = r.getBoolean(21);
@@ -156,8 +166,9 @@ public final class OperationsStore {
     }
 
     /** The device's events (newest first, at most {@code limit}), its jobs and their Epic attempts. */
-    public Future<JsonObject> deviceHistory(String deviceId, String environmentId, int limit) {
-        return pool.preparedQuery(DEVICE_EVENTS).execute(Tuple.of(deviceId, environmentId, limit)).compose(rows -> {
+    public Future<JsonObject> deviceHistory(String deviceId, String environmentId, int limit, List<String> tenants) {
+        return pool.preparedQuery(DEVICE_EVENTS).execute(Tuple.tuple().addString(deviceId).addString(environmentId).addInteger(limit)
+                .addArrayOfString(array(tenants))).compose(rows -> {
             JsonArray events = new JsonArray();
             Set<Long> jobIds = new LinkedHashSet<>();
             for (Row r : rows) {
@@ -204,8 +215,9 @@ public final class OperationsStore {
     }
 
     /** Dead letters (failed jobs), newest first. */
-    public Future<JsonArray> deadLetters(String environmentId, int limit) {
-        return pool.preparedQuery(DEAD_LETTERS).execute(Tuple.of(environmentId, limit)).map(rows -> {
+    public Future<JsonArray> deadLetters(String environmentId, int limit, List<String> tenants) {
+        return pool.preparedQuery(DEAD_LETTERS).execute(Tuple.tuple().addString(environmentId).addInteger(limit)
+                .addArrayOfString(array(tenants))).map(rows -> {
             JsonArray a = new JsonArray();
             rows.forEach(r -> a.add(new JsonObject().put("id", r.getLong(0)).put("environmentId", r.getString(1))
                     .put("deviceId", r.getString(2)).put("attempts", r.getInteger(3))
@@ -224,9 +236,28 @@ public final class OperationsStore {
         }
     }
 
-    /** Replays the given dead letters. */
-    public Future<Replay> replay(List<Long> ids) {
-        return replayIds(ids, false);
+    /**
+     * Replays the given dead letters; with {@code tenants} (null = all), only those of these tenants' environments:
+     * the others are reported {@code not_found}, as ids that do not exist (nobody learns another tenant's job ids).
+     */
+    public Future<Replay> replay(List<Long> ids, List<String> tenants) {
+        if (tenants == null) {
+            return replayIds(ids, false);
+        }
+        return pool.preparedQuery(OF_TENANTS).execute(Tuple.tuple().addArrayOfLong(ids.toArray(Long[]::new)).addArrayOfString(array(tenants))).compose(rows -> {
+            Set<Long> visible = new HashSet<>();
+            rows.forEach(r -> visible.add(r.getLong(0)));
+            return replayIds(ids.stream().filter(visible::contains).toList(), false).map(r -> {
+                List<JsonObject> skipped = new ArrayList<>(r.skipped());
+                new LinkedHashSet<>(ids).stream().filter(id -> !visible.contains(id))
+                        .forEach(id -> skipped.add(new JsonObject().put("id", id).put("reason", "not_found").putNull("state")));
+                return new Replay(r.replayed(), skipped, r.more());
+            });
+        });
+    }
+
+    private static String[] array(List<String> tenants) {
+        return tenants == null ? null : tenants.toArray(String[]::new);
     }
 
     /** Replays up to {@link #REPLAY_MAX} dead letters of one environment. */

@@ -101,6 +101,13 @@ public final class RetentionStore {
             SELECT (SELECT count(*) FROM victims), (SELECT count(*) FROM gone)
             """;
 
+    /** Audit entries older than $1 (retention.audit); $2 batch size. */
+    static final String DELETE_AUDIT = """
+            WITH victims AS (SELECT id FROM audit_entry WHERE at < $1::timestamptz ORDER BY at LIMIT $2),
+                 gone AS (DELETE FROM audit_entry a USING victims v WHERE a.id = v.id RETURNING 1)
+            SELECT (SELECT count(*) FROM victims), (SELECT count(*) FROM gone)
+            """;
+
     static final String ENVIRONMENTS = "SELECT id FROM environment ORDER BY id";
 
     /** A new run; runs still 'running' were left by a cleaner that died (this one holds the lock now). */
@@ -111,11 +118,12 @@ public final class RetentionStore {
             INSERT INTO retention_run (replica) VALUES ($1) RETURNING id
             """;
     static final String PROGRESS = """
-            UPDATE retention_run SET device_events = $2, jobs = $3, job_attempts = $4, status_changes = $5 WHERE id = $1
+            UPDATE retention_run SET device_events = $2, jobs = $3, job_attempts = $4, status_changes = $5,
+                   audit_entries = $6 WHERE id = $1
             """;
     static final String FINISH = """
             UPDATE retention_run SET device_events = $2, jobs = $3, job_attempts = $4, status_changes = $5,
-                   outcome = $6, error = $7, finished_at = now()
+                   audit_entries = $6, outcome = $7, error = $8, finished_at = now()
              WHERE id = $1
             """;
     /** The newest 1000 runs are kept. */
@@ -124,7 +132,7 @@ public final class RetentionStore {
             """;
     static final String RUN_COLUMNS = """
             id, replica, started_at, finished_at, outcome, device_events, jobs, job_attempts, status_changes, error,
-            EXTRACT(EPOCH FROM COALESCE(finished_at, now()) - started_at)::float8""";
+            EXTRACT(EPOCH FROM COALESCE(finished_at, now()) - started_at)::float8, audit_entries""";
     static final String LAST_FINISHED = "SELECT " + RUN_COLUMNS
             + " FROM retention_run WHERE outcome <> 'running' ORDER BY id DESC LIMIT 1";
     static final String RUNNING = "SELECT " + RUN_COLUMNS + " FROM retention_run WHERE outcome = 'running' ORDER BY id DESC LIMIT 1";
@@ -133,7 +141,8 @@ public final class RetentionStore {
             SELECT (SELECT received_at FROM device_event ORDER BY received_at LIMIT 1),
                    (SELECT received_at FROM disassociation_job ORDER BY id LIMIT 1),
                    (SELECT started_at FROM job_attempt ORDER BY id LIMIT 1),
-                   (SELECT changed_at FROM environment_status_change ORDER BY id LIMIT 1)
+                   (SELECT changed_at FROM environment_status_change ORDER BY id LIMIT 1),
+                   (SELECT at FROM audit_entry ORDER BY at LIMIT 1)
             """;
 
     /** The cut-offs of one run (everything older is expired). */
@@ -146,10 +155,12 @@ public final class RetentionStore {
     }
 
     /** Rows deleted so far in a run, per table. */
-    public record Counts(long deviceEvents, long jobs, long jobAttempts, long statusChanges) {
+    public record Counts(long deviceEvents, long jobs, long jobAttempts, long statusChanges, long auditEntries) {
+        public static final Counts NONE = new Counts(0, 0, 0, 0, 0);
+
         public Counts plus(Counts o) {
             return new Counts(deviceEvents + o.deviceEvents, jobs + o.jobs, jobAttempts + o.jobAttempts,
-                    statusChanges + o.statusChanges);
+                    statusChanges + o.statusChanges, auditEntries + o.auditEntries);
         }
     }
 
@@ -190,6 +201,13 @@ public final class RetentionStore {
         });
     }
 
+    public static Future<Batch> deleteAudit(SqlClient db, Cutoffs c, int limit) {
+        return db.preparedQuery(DELETE_AUDIT).execute(Tuple.of(c.audit(), limit)).map(rows -> {
+            Row r = rows.iterator().next();
+            return new Batch(r.getLong(0), r.getLong(1), 0, null);
+        });
+    }
+
     public static Future<java.util.List<String>> environments(SqlClient db) {
         return db.query(ENVIRONMENTS).execute().map(rows -> {
             java.util.List<String> ids = new java.util.ArrayList<>();
@@ -203,14 +221,15 @@ public final class RetentionStore {
     }
 
     public static Future<Void> progress(SqlClient db, long run, Counts n) {
-        return db.preparedQuery(PROGRESS).execute(Tuple.of(run, n.deviceEvents(), n.jobs(), n.jobAttempts(), n.statusChanges()))
-                .mapEmpty();
+        return db.preparedQuery(PROGRESS).execute(Tuple.of(run, n.deviceEvents(), n.jobs(), n.jobAttempts(), n.statusChanges(),
+                        n.auditEntries())).mapEmpty();
     }
 
     /** Ends a run ({@code outcome} completed, stopped or failed) and keeps only the newest runs. */
     public static Future<Void> finish(SqlClient db, long run, Counts n, String outcome, String error) {
         return db.preparedQuery(FINISH).execute(Tuple.tuple().addLong(run).addLong(n.deviceEvents()).addLong(n.jobs())
-                        .addLong(n.jobAttempts()).addLong(n.statusChanges()).addString(outcome).addString(error))
+                        .addLong(n.jobAttempts()).addLong(n.statusChanges()).addLong(n.auditEntries()).addString(outcome)
+                        .addString(error))
                 .compose(x -> db.query(PRUNE_RUNS).execute()).mapEmpty();
     }
 
@@ -231,7 +250,8 @@ public final class RetentionStore {
                             .put("oldest", new JsonObject().put("device_event", text(o.getOffsetDateTime(0)))
                                     .put("disassociation_job", text(o.getOffsetDateTime(1)))
                                     .put("job_attempt", text(o.getOffsetDateTime(2)))
-                                    .put("environment_status_change", text(o.getOffsetDateTime(3))));
+                                    .put("environment_status_change", text(o.getOffsetDateTime(3)))
+                                    .put("audit_entry", text(o.getOffsetDateTime(4))));
                 })));
     }
 
@@ -240,7 +260,8 @@ public final class RetentionStore {
                 .put("startedAt", text(r.getOffsetDateTime(2))).put("finishedAt", text(r.getOffsetDateTime(3)))
                 .put("outcome", r.getString(4)).put("durationSeconds", r.getDouble(10))
                 .put("deleted", new JsonObject().put("device_event", r.getLong(5)).put("disassociation_job", r.getLong(6))
-                        .put("job_attempt", r.getLong(7)).put("environment_status_change", r.getLong(8)))
+                        .put("job_attempt", r.getLong(7)).put("environment_status_change", r.getLong(8))
+                        .put("audit_entry", r.getLong(11)))
                 .put("error", r.getString(9));
     }
 

@@ -195,6 +195,10 @@ class TenantsTest {
         }
         assertThat(count(url, "SELECT count(*) FROM ingest_credential c WHERE c::text LIKE '%' || ? || '%'",
                 secret.substring(12))).isZero();
+        assertThat(count(url, "SELECT count(*) FROM audit_entry a WHERE a.changes::text LIKE '%' || ? || '%'",
+                secret.substring(12))).as("the audit trail holds no secret").isZero();
+        assertThat(count(url, "SELECT count(*) FROM audit_entry WHERE action = 'credential.create' AND changes->'after'->>'id' = ?",
+                id)).as("but it records the credential's creation").isEqualTo(1);
     }
 
     @Test

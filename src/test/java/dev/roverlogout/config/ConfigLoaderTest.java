@@ -79,4 +79,24 @@ class ConfigLoaderTest {
         assertThatThrownBy(() -> ConfigLoader.load(Optional.of(dir.resolve("missing.yaml")), Map.of()))
                 .hasMessageStartingWith("--config:");
     }
+
+    @Test
+    @DisplayName("OIDC: an issuer needs an audience and https (http only on localhost); the admin token can be disabled "
+            + "only when people can sign in")
+    void oidc() throws IOException {
+        Path empty = yaml("{}\n");
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.of(empty), Map.of("RLG_AUTH_ADMINTOKEN", "disabled")))
+                .hasMessageStartingWith("auth.adminToken: is disabled and auth.oidc.issuer is not set");
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.of(empty), Map.of("RLG_AUTH_OIDC_ISSUER", "https://idp.example.org")))
+                .hasMessageStartingWith("auth.oidc.audience:");
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.of(empty), Map.of("RLG_AUTH_OIDC_ISSUER", "http://idp.example.org",
+                "RLG_AUTH_OIDC_AUDIENCE", "rlg"))).hasMessageStartingWith("auth.oidc.issuer: must be an https URL");
+        GatewayConfig c = ConfigLoader.load(Optional.of(empty), Map.of("RLG_AUTH_OIDC_ISSUER", "https://idp.example.org/realms/h",
+                "RLG_AUTH_OIDC_AUDIENCE", "rlg", "RLG_AUTH_ADMINTOKEN", "disabled", "RLG_AUTH_OIDC_ROLESCLAIM", "realm_access.roles"));
+        assertThat(c.auth().adminTokenDisabled()).isTrue();
+        assertThat(c.auth().adminToken()).isEmpty();
+        assertThat(c.auth().oidc().orElseThrow().rolesClaim()).isEqualTo("realm_access.roles");
+        assertThat(c.auth().oidc().orElseThrow().tenantsClaim()).isEqualTo("tenants");
+        assertThat(ConfigLoader.load(Optional.of(empty), Map.of()).auth().oidc()).isEmpty();
+    }
 }

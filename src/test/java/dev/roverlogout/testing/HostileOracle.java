@@ -22,7 +22,10 @@ import io.vertx.ext.web.client.HttpResponse;
  * counts of every table a request can write are unchanged). Requests go over real HTTP to a {@link TestGateway}.
  */
 public final class HostileOracle implements AutoCloseable {
-    /** Every table an ingest or admin request can write (db/migration). */
+    /**
+     * Every table an ingest or admin request can write (db/migration), but audit_entry: a refused admin change is
+     * recorded there on purpose (outcome refused), which is a record of the attempt, not a change.
+     */
     private static final List<String> TABLES = List.of("device_event", "disassociation_job", "device", "environment",
             "environment_status_change", "signing_key", "tenant", "ingest_credential");
 

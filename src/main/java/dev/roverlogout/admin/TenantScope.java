@@ -1,0 +1,81 @@
+package dev.roverlogout.admin;
+
+import dev.roverlogout.auth.Principal;
+import dev.roverlogout.http.Problem;
+import dev.roverlogout.http.RouteMount;
+import dev.roverlogout.store.EnvironmentStore;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+
+/**
+ * Tenant scope, in one place for every route under an environment or a tenant: mounted before the admin routes, it
+ * answers 404 when the path names an environment or tenant the caller may not see (exactly what a missing one
+ * answers, so nobody learns another tenant's ids), and tells the audit which tenant and target a request is about.
+ * Platform-wide routes (creating or deleting tenants, retention) are for platform admins (tenants claim {@code *}).
+ * Lists and filters are scoped by the routes themselves ({@link Principal#tenantFilter}).
+ *
+ * <p>Regex routes, so that these guards are not themselves routes in {@code router.getRoutes()} walks.
+ */
+public final class TenantScope implements RouteMount {
+    private final EnvironmentStore environments;
+
+    public TenantScope(EnvironmentStore environments) {
+        this.environments = environments;
+    }
+
+    @Override
+    public void mount(Router router) {
+        router.routeWithRegex("/admin/environments/([^/]+)(?:/.*)?").handler(this::environment);
+        router.routeWithRegex("/admin/tenants/([^/]+)(?:/.*)?").handler(this::tenant);
+        router.routeWithRegex(HttpMethod.POST, "/admin/tenants/?").handler(ctx -> platform(ctx, "creating tenants"));
+        router.routeWithRegex("/admin/retention(?:/.*)?").handler(ctx -> platform(ctx, "retention"));
+    }
+
+    private void environment(RoutingContext ctx) {
+        String id = ctx.pathParam("param0");
+        if (id == null || !EnvironmentValidator.ID.matcher(id).matches()) {
+            ctx.next(); // the route answers 404 without asking the database
+            return;
+        }
+        Principal who = Principal.of(ctx);
+        environments.get(id).onSuccess(found -> {
+            if (found.isPresent() && !who.sees(found.get().tenantId())) {
+                ctx.fail(EnvironmentRoutes.notFound(id));
+                return;
+            }
+            Audit.about(ctx, found.map(e -> e.tenantId()).orElse(null), "environment/" + id);
+            ctx.next();
+        }).onFailure(ctx::fail);
+    }
+
+    private void tenant(RoutingContext ctx) {
+        String id = ctx.pathParam("param0");
+        Principal who = Principal.of(ctx);
+        if (id != null && EnvironmentValidator.ID.matcher(id).matches()) {
+            if (!who.sees(id)) {
+                ctx.fail(TenantRoutes.notFound(id));
+                return;
+            }
+            Audit.about(ctx, id, "tenant/" + id);
+            if (ctx.request().method() == HttpMethod.DELETE && !ctx.normalizedPath().contains("/credentials")
+                    && !who.allTenants()) {
+                ctx.fail(platformOnly("deleting tenants"));
+                return;
+            }
+        }
+        ctx.next();
+    }
+
+    private static void platform(RoutingContext ctx, String what) {
+        if (Principal.of(ctx).allTenants()) {
+            ctx.next();
+        } else {
+            ctx.fail(platformOnly(what));
+        }
+    }
+
+    private static Problem platformOnly(String what) {
+        return new Problem(403, "forbidden", "Forbidden", what + " is for platform admins (the tenants claim holds *)");
+    }
+}

@@ -1,0 +1,113 @@
+package dev.roverlogout.auth;
+
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.roverlogout.http.BearerAuth;
+import dev.roverlogout.http.Problem;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.PlatformHandler;
+
+/**
+ * Who may call an admin route. A bearer token that looks like a JWT goes to the identity provider's keys
+ * ({@link OidcVerifier}); anything else is compared with the static admin token (break-glass, a platform admin,
+ * unless {@code auth.adminToken: disabled}). Then the role the route needs ({@link #required}) is checked, and the
+ * {@link Principal} is put on the context for the routes (tenant scope, audit).
+ *
+ * <p>A {@link PlatformHandler} so that it runs before the body handler: nobody unauthenticated uploads a body. While
+ * the keys are fetched the request is paused (Vert.x Web's own auth handlers do the same), so no body byte is lost.
+ */
+public final class AdminAuth implements PlatformHandler {
+    private static final Logger log = LoggerFactory.getLogger(AdminAuth.class);
+    private static final Pattern JWT = Pattern.compile("[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]*\\.[A-Za-z0-9_-]*");
+    /** The operator's POST routes: a connection test, pausing and resuming calls, replaying dead letters. */
+    private static final Pattern OPERATOR = Pattern.compile(
+            "/admin/environments/[^/]+/(test-connection|pause|resume)|/admin/dead-letters/replay");
+    /** The answer to every token that is not accepted, whatever the reason: the reason is in our log only. */
+    static final String NOT_ACCEPTED = "the token was not accepted";
+
+    private final BearerAuth tokens;
+    private final Optional<OidcVerifier> oidc;
+    private final boolean staticAdmin;
+
+    /**
+     * @param tokens      the static tokens (admin unless disabled; ingest, to answer it 403 rather than 401)
+     * @param oidc        the identity provider's verifier, when configured
+     * @param staticAdmin whether the static admin token is accepted ({@code auth.adminToken} not disabled)
+     */
+    public AdminAuth(BearerAuth tokens, Optional<OidcVerifier> oidc, boolean staticAdmin) {
+        this.tokens = tokens;
+        this.oidc = oidc;
+        this.staticAdmin = staticAdmin;
+    }
+
+    /** The role a request needs: viewer for reads, operator for its few POSTs, admin for every other change. */
+    public static Principal.Role required(HttpMethod method, String path) {
+        if (method == HttpMethod.GET || method == HttpMethod.HEAD) {
+            return Principal.Role.VIEWER;
+        }
+        return method == HttpMethod.POST && OPERATOR.matcher(path).matches() ? Principal.Role.OPERATOR : Principal.Role.ADMIN;
+    }
+
+    @Override
+    public void handle(RoutingContext ctx) {
+        String token = BearerAuth.bearerToken(ctx.request().getHeader("Authorization"));
+        if (token == null) {
+            ctx.fail(BearerAuth.unauthorized("send Authorization: Bearer <token>"));
+            return;
+        }
+        // the static tokens first (constant time, whatever the token looks like), then the identity provider's
+        Optional<BearerAuth.Role> matched = tokens.roleOf(BearerAuth.sha256(token));
+        if (matched.isPresent()) {
+            if (matched.get() == BearerAuth.Role.ADMIN && staticAdmin) {
+                authorize(ctx, Principal.staticAdmin());
+            } else {
+                ctx.fail(BearerAuth.lacks(BearerAuth.Role.ADMIN));
+            }
+        } else if (oidc.isPresent() && JWT.matcher(token).matches()) {
+            verify(ctx, oidc.get(), token);
+        } else {
+            ctx.fail(BearerAuth.unauthorized("unknown token"));
+        }
+    }
+
+    private static void verify(RoutingContext ctx, OidcVerifier verifier, String token) {
+        boolean paused = !ctx.request().isEnded();
+        if (paused) {
+            ctx.request().pause();
+        }
+        verifier.verify(token).onComplete(ar -> {
+            if (paused) {
+                ctx.request().resume();
+            }
+            if (ar.succeeded()) {
+                authorize(ctx, ar.result());
+            } else if (ar.cause() instanceof OidcVerifier.Forbidden f) {
+                ctx.fail(new Problem(403, "forbidden", "Forbidden", f.getMessage()));
+            } else if (ar.cause() instanceof OidcVerifier.ProviderUnavailable u) {
+                log.warn("OIDC: a token could not be checked: {}", u.getMessage());
+                ctx.fail(Problem.unavailable("the identity provider cannot be reached to check the token", 5));
+            } else {
+                log.info("OIDC: refused a token on {} {}: {}", ctx.request().method(), ctx.request().path(),
+                        ar.cause().getMessage());
+                ctx.fail(BearerAuth.unauthorized(NOT_ACCEPTED)
+                        .header("WWW-Authenticate", "Bearer realm=\"rover-logout-gateway\", error=\"invalid_token\""));
+            }
+        });
+    }
+
+    private static void authorize(RoutingContext ctx, Principal p) {
+        Principal.Role needed = required(ctx.request().method(), ctx.request().path());
+        if (!p.role().atLeast(needed)) {
+            ctx.fail(new Problem(403, "forbidden", "Forbidden", ctx.request().method() + " " + ctx.request().path()
+                    + " needs the role " + needed.value() + "; you have " + p.role().value()));
+            return;
+        }
+        p.attach(ctx);
+        ctx.next();
+    }
+}
