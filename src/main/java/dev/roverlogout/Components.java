@@ -136,7 +136,7 @@ record Components(Pool pool, SigningKeyStore signingKeys, EnvironmentCache envir
         ConnectionGuard managementGuard = new ConnectionGuard(config.connections());
         Deployment<ManagementApi> managementApi = new Deployment<>("management API", vertx, () -> new ManagementApi(
                 new GatewayConfig.Endpoint(config.management().host(), foundation.managementPort()), adminAuth, metrics,
-                pool, ready, List.of(new TenantScope(environmentStore), environmentRoutes, operations,
+                pool, ready, List.of(audit, new TenantScope(environmentStore), environmentRoutes, operations,
                 new RetentionRoutes(retention, config.retention(), cleaner::runNow, audit),
                 new TenantRoutes(new TenantStore(pool), credentialStore, environmentStore, config.ingest().rateLimitPerSecond(),
                         credentials::reload, audit), new AuditRoutes(new AuditStore(pool))),

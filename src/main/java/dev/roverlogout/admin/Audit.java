@@ -8,6 +8,7 @@ import org.slf4j.LoggerFactory;
 import dev.roverlogout.auth.Principal;
 import dev.roverlogout.http.Problem;
 import dev.roverlogout.http.RequestIds;
+import dev.roverlogout.http.RouteMount;
 import dev.roverlogout.store.AuditStore;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
@@ -27,11 +28,12 @@ import io.vertx.ext.web.RoutingContext;
  * (the change itself stays visible, e.g. in the environment's status history). If the row cannot be written, the
  * answer still reports the change truthfully and the log line (at ERROR) keeps the record.
  */
-public final class Audit {
+public final class Audit implements RouteMount {
     private static final Logger log = LoggerFactory.getLogger("dev.roverlogout.audit");
     private static final String TENANT = "rlg.audit.tenant";
     private static final String TARGET = "rlg.audit.target";
     private static final String CHANGES = "rlg.audit.changes";
+    private static final String WRITTEN = "rlg.audit.written";
 
     private final AuditStore store;
 
@@ -39,10 +41,44 @@ public final class Audit {
         this.store = store;
     }
 
+    /**
+     * Refusals before any route ran — a role the person lacks, another tenant's object (404), a platform-only action,
+     * a body too large — are audited too, as {@code request.refused}, when the caller is known and the request would
+     * have changed something (not GET or HEAD). Mounted before the generic failure handler, which then answers.
+     */
+    @Override
+    public void mount(io.vertx.ext.web.Router router) {
+        router.route("/admin/*").failureHandler(this::refusedBeforeRoute);
+    }
+
+    private void refusedBeforeRoute(RoutingContext ctx) {
+        Principal who = Principal.find(ctx).orElse(null);
+        io.vertx.core.http.HttpMethod method = ctx.request().method();
+        if (who == null || ctx.get(WRITTEN) != null || method == io.vertx.core.http.HttpMethod.GET
+                || method == io.vertx.core.http.HttpMethod.HEAD) {
+            ctx.next();
+            return;
+        }
+        Problem problem = ctx.failure() instanceof Problem p ? p : null;
+        int status = problem != null ? problem.status() : ctx.statusCode() > 0 ? ctx.statusCode() : 500;
+        // the tenant of the person, never the tenant of the object they were refused (not in another's trail)
+        ctx.put(TENANT, who.onlyTenant().orElse(null));
+        ctx.put(TARGET, ctx.normalizedPath());
+        changes(ctx, new JsonObject().put("method", method.name())
+                .put("detail", problem == null ? null : problem.toJson(ctx.normalizedPath()).getString("detail")));
+        record(ctx, "request.refused", Future.failedFuture(problem != null ? problem
+                : new Problem(status, "refused", "Refused", "refused"))).onComplete(x -> ctx.next());
+    }
+
     /** The tenant and target a request is about (the scope guard sets them from the path; a route may refine them). */
     static void about(RoutingContext ctx, String tenantId, String target) {
         ctx.put(TENANT, tenantId);
         ctx.put(TARGET, target);
+    }
+
+    /** The tenant a request turned out to be about (a replay of jobs that all belong to one). */
+    static void tenant(RoutingContext ctx, String tenantId) {
+        ctx.put(TENANT, tenantId);
     }
 
     /** What the request changed: before/after of fields, counts; public data only. */
@@ -78,6 +114,7 @@ public final class Audit {
     }
 
     private Future<Long> record(RoutingContext ctx, String action, AsyncResult<?> ar) {
+        ctx.put(WRITTEN, true);
         Principal who = Principal.of(ctx);
         int status = ar.succeeded() ? ctx.response().getStatusCode()
                 : ar.cause() instanceof Problem p ? p.status() : 500;

@@ -98,10 +98,12 @@ public final class EnvironmentRoutes implements RouteMount {
             body = body.copy().put("tenantId", who.onlyTenant().get()); // a hospital's admin need not name their tenant
         }
         Environment candidate = EnvironmentValidator.forCreate(body);
-        Audit.about(ctx, candidate.tenantId(), "environment/" + candidate.id());
         if (!who.sees(candidate.tenantId())) {
-            throw noTenant(candidate.tenantId()); // as if it did not exist: another tenant's id is not revealed
+            // as if it did not exist (another tenant's id is not revealed), and not in that tenant's audit trail
+            Audit.about(ctx, who.onlyTenant().orElse(null), "environment/" + candidate.id());
+            throw noTenant(candidate.tenantId());
         }
+        Audit.about(ctx, candidate.tenantId(), "environment/" + candidate.id());
         return keys.newKey(ctx.vertx(), candidate.id(), candidate.signingAlgorithm(), java.time.Duration.ZERO)
                 .compose(key -> store.create(candidate, key, who.subject()))
                 .recover(e -> Future.failedFuture(e instanceof io.vertx.pgclient.PgException pg && "23503".equals(pg.getSqlState())

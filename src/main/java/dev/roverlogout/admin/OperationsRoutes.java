@@ -127,18 +127,31 @@ public final class OperationsRoutes implements RouteMount {
                     return Future.failedFuture(EnvironmentRoutes.notFound(id));
                 }
                 Audit.about(ctx, found.get().tenantId(), "environment/" + id + "/dead-letters");
-                return store.replayEnvironment(id).map(r -> audited(ctx, r));
+                return store.replayEnvironment(id).compose(r -> audited(ctx, r));
             });
         }
         Audit.about(ctx, Principal.of(ctx).onlyTenant().orElse(null), "dead-letters");
-        return store.replay(jobIds, tenants(ctx)).map(r -> audited(ctx, r));
+        return store.replay(jobIds, tenants(ctx)).compose(r -> audited(ctx, r));
     }
 
-    private static JsonObject audited(RoutingContext ctx, OperationsStore.Replay r) {
+    /**
+     * The answer, and what the audit row says: the jobs replayed and their environments' tenants (the row belongs to
+     * that tenant when there is one, so its people see that their dead letters were replayed).
+     */
+    private Future<JsonObject> audited(RoutingContext ctx, OperationsStore.Replay r) {
         JsonObject json = r.toJson();
-        Audit.changes(ctx, new JsonObject().put("replayed", json.getJsonArray("replayed").copy())
-                .put("skipped", json.getJsonArray("skipped").size()).put("more", r.more()));
-        return json;
+        return environments.list().map(all -> {
+            java.util.Set<String> tenants = new java.util.TreeSet<>();
+            all.stream().filter(e -> r.environments().contains(e.id())).forEach(e -> tenants.add(e.tenantId()));
+            if (tenants.size() == 1) {
+                Audit.tenant(ctx, tenants.iterator().next());
+            }
+            Audit.changes(ctx, new JsonObject().put("replayed", json.getJsonArray("replayed").copy())
+                    .put("skipped", json.getJsonArray("skipped").size()).put("more", r.more())
+                    .put("environments", new JsonArray(new ArrayList<>(new java.util.TreeSet<>(r.environments()))))
+                    .put("tenants", new JsonArray(new ArrayList<>(tenants))));
+            return json;
+        });
     }
 
     /** The optional {@code environmentId} query parameter, checked for shape. */

@@ -28,6 +28,7 @@ public final class TenantScope implements RouteMount {
     public void mount(Router router) {
         router.routeWithRegex("/admin/environments/([^/]+)(?:/.*)?").handler(this::environment);
         router.routeWithRegex("/admin/tenants/([^/]+)(?:/.*)?").handler(this::tenant);
+        router.routeWithRegex(HttpMethod.DELETE, "/admin/tenants/[^/]+/?").handler(ctx -> platform(ctx, "deleting tenants"));
         router.routeWithRegex(HttpMethod.POST, "/admin/tenants/?").handler(ctx -> platform(ctx, "creating tenants"));
         router.routeWithRegex("/admin/retention(?:/.*)?").handler(ctx -> platform(ctx, "retention"));
     }
@@ -40,11 +41,12 @@ public final class TenantScope implements RouteMount {
         }
         Principal who = Principal.of(ctx);
         environments.get(id).onSuccess(found -> {
-            if (found.isPresent() && !who.sees(found.get().tenantId())) {
+            // missing and hidden answer alike, here, before any route or method check could tell them apart
+            if (found.isEmpty() || !who.sees(found.get().tenantId())) {
                 ctx.fail(EnvironmentRoutes.notFound(id));
                 return;
             }
-            Audit.about(ctx, found.map(e -> e.tenantId()).orElse(null), "environment/" + id);
+            Audit.about(ctx, found.get().tenantId(), "environment/" + id);
             ctx.next();
         }).onFailure(ctx::fail);
     }
@@ -53,16 +55,11 @@ public final class TenantScope implements RouteMount {
         String id = ctx.pathParam("param0");
         Principal who = Principal.of(ctx);
         if (id != null && EnvironmentValidator.ID.matcher(id).matches()) {
-            if (!who.sees(id)) {
+            if (!who.sees(id)) { // no database lookup: hidden tenants are 404 whether they exist or not
                 ctx.fail(TenantRoutes.notFound(id));
                 return;
             }
             Audit.about(ctx, id, "tenant/" + id);
-            if (ctx.request().method() == HttpMethod.DELETE && !ctx.normalizedPath().contains("/credentials")
-                    && !who.allTenants()) {
-                ctx.fail(platformOnly("deleting tenants"));
-                return;
-            }
         }
         ctx.next();
     }

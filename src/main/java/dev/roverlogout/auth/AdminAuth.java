@@ -23,6 +23,7 @@ import io.vertx.ext.web.handler.PlatformHandler;
  */
 public final class AdminAuth implements PlatformHandler {
     private static final Logger log = LoggerFactory.getLogger(AdminAuth.class);
+    private static final Logger AUDIT_LOG = LoggerFactory.getLogger("dev.roverlogout.audit");
     private static final Pattern JWT = Pattern.compile("[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]*\\.[A-Za-z0-9_-]*");
     /** The operator's POST routes: a connection test, pausing and resuming calls, replaying dead letters. */
     private static final Pattern OPERATOR = Pattern.compile(
@@ -75,7 +76,7 @@ public final class AdminAuth implements PlatformHandler {
         }
     }
 
-    private static void verify(RoutingContext ctx, OidcVerifier verifier, String token) {
+    private void verify(RoutingContext ctx, OidcVerifier verifier, String token) {
         boolean paused = !ctx.request().isEnded();
         if (paused) {
             ctx.request().pause();
@@ -100,14 +101,19 @@ public final class AdminAuth implements PlatformHandler {
         });
     }
 
-    private static void authorize(RoutingContext ctx, Principal p) {
-        Principal.Role needed = required(ctx.request().method(), ctx.request().path());
+    private void authorize(RoutingContext ctx, Principal p) {
+        p.attach(ctx); // before the role check: a refused attempt is audited with its actor
+        if (p.breakGlass() && oidc.isPresent()) {
+            // with people signing in, the static token is break-glass: every use is on the audit log, reads too
+            AUDIT_LOG.info("audit: break-glass admin token used for {} {} (request {})", ctx.request().method(),
+                    ctx.normalizedPath(), ctx.response().headers().get("X-Request-ID"));
+        }
+        Principal.Role needed = required(ctx.request().method(), ctx.normalizedPath());
         if (!p.role().atLeast(needed)) {
             ctx.fail(new Problem(403, "forbidden", "Forbidden", ctx.request().method() + " " + ctx.request().path()
                     + " needs the role " + needed.value() + "; you have " + p.role().value()));
             return;
         }
-        p.attach(ctx);
         ctx.next();
     }
 }

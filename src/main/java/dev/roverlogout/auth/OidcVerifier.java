@@ -55,6 +55,8 @@ public final class OidcVerifier implements Service {
             JWSAlgorithm.PS256, JWSAlgorithm.PS384, JWSAlgorithm.PS512, JWSAlgorithm.ES256, JWSAlgorithm.ES384,
             JWSAlgorithm.ES512);
     private static final Logger log = LoggerFactory.getLogger(OidcVerifier.class);
+    /** JOSE {@code typ} values of access tokens (RFC 9068 and the plain one); absent is accepted too. */
+    private static final Set<String> ACCESS_TOKEN_TYPES = Set.of("jwt", "at+jwt", "application/at+jwt");
 
     /** The token was not accepted; {@link #getMessage} is for the log, never for the caller. */
     public static final class Rejected extends RuntimeException {
@@ -75,6 +77,7 @@ public final class OidcVerifier implements Service {
     private final DefaultJWTClaimsVerifier<com.nimbusds.jose.proc.SecurityContext> claimsVerifier;
     private volatile JWKSet keys;
     private volatile long fetchedAtNanos;
+    private volatile boolean attempted;
     private Future<JWKSet> refreshing;
 
     public OidcVerifier(Vertx vertx, GatewayConfig.Oidc config) {
@@ -97,6 +100,9 @@ public final class OidcVerifier implements Service {
         JWSHeader header = jwt.getHeader();
         if (!ACCEPTED.contains(header.getAlgorithm())) {
             return Future.failedFuture(new Rejected("algorithm " + header.getAlgorithm() + " is not accepted"));
+        }
+        if (header.getType() != null && !ACCESS_TOKEN_TYPES.contains(header.getType().getType().toLowerCase(java.util.Locale.ROOT))) {
+            return Future.failedFuture(new Rejected("token type " + header.getType() + " is not an access token"));
         }
         String kid = header.getKeyID();
         return keys(false).compose(set -> candidates(set, header).isEmpty() && refreshDue()
@@ -165,6 +171,11 @@ public final class OidcVerifier implements Service {
             throw new Rejected(e.getMessage()); // expired, not yet valid, wrong iss / aud, missing sub or exp
         }
         Map<String, Object> all = claims.getClaims();
+        // an ID token (the console's sign-in proof) is not an access token: Keycloak marks it typ "ID", and only ID
+        // tokens carry at_hash; the audience check does the rest (auth.oidc.audience is never the console's client id)
+        if ("ID".equals(all.get("typ")) || all.containsKey("at_hash")) {
+            throw new Rejected("an ID token, not an access token");
+        }
         Set<String> roles = values(all, config.rolesClaim());
         Principal.Role role = null;
         for (String value : roles) {
@@ -184,7 +195,7 @@ public final class OidcVerifier implements Service {
         }
         boolean all_ = tenants.contains("*");
         tenants.remove("*");
-        return new Principal(claims.getSubject(), name, role, tenants, all_);
+        return Principal.person(claims.getSubject(), name, role, tenants, all_);
     }
 
     /** A valid token of a person who may not use the management API at all (no role, no tenant): 403. */
@@ -236,7 +247,13 @@ public final class OidcVerifier implements Service {
             return Future.succeededFuture(cached);
         }
         synchronized (this) {
+            if (cached == null && attempted && refreshing == null && !refreshDue()) {
+                // the provider failed moments ago: do not turn every sign-in into another fetch
+                return Future.failedFuture(new ProviderUnavailable("loading the provider's keys failed less than "
+                        + MIN_REFRESH.toSeconds() + " s ago"));
+            }
             if (refreshing == null) {
+                attempted = true;
                 refreshing = fetch().andThen(ar -> {
                     synchronized (this) {
                         refreshing = null;

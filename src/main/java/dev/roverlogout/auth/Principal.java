@@ -19,8 +19,10 @@ import io.vertx.ext.web.RoutingContext;
  * @param role       the highest role the person holds
  * @param tenants    the tenant ids the person may act on; ignored when {@code allTenants}
  * @param allTenants the tenants claim holds {@code *} (platform SREs), or the static admin token
+ * @param breakGlass the static admin token (set only by {@link #staticAdmin}; never derived from a claim)
  */
-public record Principal(String subject, String name, Role role, Set<String> tenants, boolean allTenants) {
+public record Principal(String subject, String name, Role role, Set<String> tenants, boolean allTenants,
+                        boolean breakGlass) {
     public static final String STATIC_ADMIN = "static-admin-token";
     private static final String KEY = "rlg.principal";
 
@@ -51,11 +53,12 @@ public record Principal(String subject, String name, Role role, Set<String> tena
     }
 
     public static Principal staticAdmin() {
-        return new Principal(STATIC_ADMIN, "break-glass admin token", Role.ADMIN, Set.of(), true);
+        return new Principal(STATIC_ADMIN, "break-glass admin token", Role.ADMIN, Set.of(), true, true);
     }
 
-    public boolean breakGlass() {
-        return STATIC_ADMIN.equals(subject);
+    /** A person signed in through the identity provider. */
+    public static Principal person(String subject, String name, Role role, Set<String> tenants, boolean allTenants) {
+        return new Principal(subject, name, role, tenants, allTenants, false);
     }
 
     /** May this person see and act on the tenant's objects? */
@@ -81,6 +84,11 @@ public record Principal(String subject, String name, Role role, Set<String> tena
 
     void attach(RoutingContext ctx) {
         ctx.put(KEY, this);
+    }
+
+    /** The caller, if {@link AdminAuth} got as far as knowing who it is (also when it then refused the role). */
+    public static Optional<Principal> find(RoutingContext ctx) {
+        return Optional.ofNullable(ctx.get(KEY));
     }
 
     /** The caller of an admin route (set by {@link AdminAuth}, which runs before every admin route). */

@@ -207,6 +207,10 @@ public final class ConfigLoader {
             throw new ConfigException("auth.oidc.audience", "must be set with auth.oidc.issuer: tokens the provider "
                     + "issued for other applications must not open the management API");
         }
+        if (audience.equals(values.get("auth.oidc.consoleClientId"))) {
+            throw new ConfigException("auth.oidc.audience", "must not be the console's client id (auth.oidc.consoleClientId): "
+                    + "ID tokens carry that audience; give the gateway's API its own audience");
+        }
         for (String key : List.of("auth.oidc.rolesClaim", "auth.oidc.tenantsClaim")) {
             if (!values.get(key).matches("[A-Za-z0-9_:/.\\-]{1,200}")) {
                 throw new ConfigException(key, "must be a claim name or dotted path (letters, digits, _ : / . -)");

@@ -229,7 +229,8 @@ public final class OperationsStore {
     }
 
     /** The result of a replay: jobs queued again, and the others with the reason they were left. */
-    public record Replay(List<Long> replayed, List<JsonObject> skipped, boolean more) {
+    /** {@code environments}: of the replayed jobs (not in the answer; the audit trail names their tenants). */
+    public record Replay(List<Long> replayed, List<JsonObject> skipped, boolean more, Set<String> environments) {
         public JsonObject toJson() {
             return new JsonObject().put("replayed", new JsonArray(new ArrayList<>(replayed)))
                     .put("skipped", new JsonArray(new ArrayList<>(skipped))).put("more", more);
@@ -251,7 +252,7 @@ public final class OperationsStore {
                 List<JsonObject> skipped = new ArrayList<>(r.skipped());
                 new LinkedHashSet<>(ids).stream().filter(id -> !visible.contains(id))
                         .forEach(id -> skipped.add(new JsonObject().put("id", id).put("reason", "not_found").putNull("state")));
-                return new Replay(r.replayed(), skipped, r.more());
+                return new Replay(r.replayed(), skipped, r.more(), r.environments());
             });
         });
     }
@@ -272,7 +273,7 @@ public final class OperationsStore {
 
     private Future<Replay> replayIds(List<Long> ids, boolean more) {
         if (ids.isEmpty()) {
-            return Future.succeededFuture(new Replay(List.of(), List.of(), more));
+            return Future.succeededFuture(new Replay(List.of(), List.of(), more, Set.of()));
         }
         Long[] array = ids.toArray(Long[]::new);
         Tuple t = Tuple.tuple().addArrayOfLong(array);
@@ -306,7 +307,7 @@ public final class OperationsStore {
                                     : why.get(id); // checked_out_since, environment_not_ready or superseded
                             skipped.add(new JsonObject().put("id", id).put("reason", reason).put("state", s));
                         }
-                        return new Replay(done, skipped, more);
+                        return new Replay(done, skipped, more, Set.copyOf(environments));
                     });
                 }));
     }

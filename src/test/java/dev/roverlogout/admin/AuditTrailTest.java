@@ -203,6 +203,53 @@ class AuditTrailTest {
 
     @Test
     @Order(3)
+    @DisplayName("refusals before any route ran are audited as request.refused with the person, never in another "
+            + "tenant's trail: a missing role, another tenant's object, a platform-only action")
+    void refusalsBeforeRoutes() {
+        assertThat(http.post(gw.managementPort(), "/admin/tenants", TestGateway.ADMIN, new JsonObject().put("id", "ref-a"))
+                .statusCode()).isEqualTo(201);
+        assertThat(http.post(gw.managementPort(), "/admin/tenants", TestGateway.ADMIN, new JsonObject().put("id", "ref-b"))
+                .statusCode()).isEqualTo(201);
+        assertThat(http.post(gw.managementPort(), "/admin/environments", TestGateway.ADMIN,
+                Fixtures.environment("ref-b-env").put("tenantId", "ref-b")).statusCode()).isEqualTo(201);
+        String viewer = idp.token("vic", "viewer", "ref-a");
+        String scopedAdmin = idp.token("sam", "admin", "ref-a");
+        record Attempt(String token, HttpMethod method, String path, int status, String actor) {
+        }
+        for (Attempt a : List.of(new Attempt(viewer, HttpMethod.DELETE, "/admin/tenants/ref-a", 403, "vic"),
+                new Attempt(scopedAdmin, HttpMethod.DELETE, "/admin/environments/ref-b-env", 404, "sam"),
+                new Attempt(scopedAdmin, HttpMethod.POST, "/admin/retention/run", 403, "sam"),
+                new Attempt(scopedAdmin, HttpMethod.DELETE, "/admin/tenants/ref-a", 403, "sam"))) {
+            long before = rows();
+            HttpResponse<Buffer> r = http.send(a.method(), gw.managementPort(), a.path(), a.token(), null);
+            assertThat(r.statusCode()).as(a.toString()).isEqualTo(a.status());
+            assertThat(rows()).as("one row for " + a).isEqualTo(before + 1);
+            JsonObject row = newest(ada);
+            assertThat(row.getString("action")).isEqualTo("request.refused");
+            assertThat(row.getString("actor")).isEqualTo(a.actor());
+            assertThat(row.getString("outcome")).isEqualTo("refused");
+            assertThat(row.getInteger("status")).isEqualTo(a.status());
+            assertThat(row.getString("tenantId")).as("the person's tenant, not the object's").isEqualTo("ref-a");
+            assertThat(row.getString("target")).isEqualTo(a.path());
+            assertThat(row.getString("requestId")).isEqualTo(r.getHeader("X-Request-ID"));
+        }
+        assertThat(TestPostgres.count(gw.databaseUrl(), "SELECT count(*) FROM environment WHERE id = 'ref-b-env'")).isEqualTo(1);
+        long before = rows();
+        assertThat(http.get(gw.managementPort(), "/admin/environments/ref-b-env", scopedAdmin).statusCode()).isEqualTo(404);
+        assertThat(rows()).as("reads are not audit rows").isEqualTo(before);
+        // a tenant whose id starts like a sub-path is still deleted only by a platform admin
+        assertThat(http.post(gw.managementPort(), "/admin/tenants", TestGateway.ADMIN, new JsonObject().put("id", "credentials-lab"))
+                .statusCode()).isEqualTo(201);
+        assertThat(http.send(HttpMethod.DELETE, gw.managementPort(), "/admin/tenants/credentials-lab",
+                idp.token("lab", "admin", "credentials-lab"), null).statusCode()).isEqualTo(403);
+        // a person whose sub is "static-admin-token" is still a person
+        assertThat(http.post(gw.managementPort(), "/admin/tenants", idp.token("static-admin-token", "admin", "*"),
+                new JsonObject().put("id", "ref-c")).statusCode()).isEqualTo(201);
+        assertThat(newest(ada).getString("via")).isEqualTo("oidc");
+    }
+
+    @Test
+    @Order(4)
     @DisplayName("GET /admin/audit: newest first, a cursor pages through all without gaps or repeats, filters by action, "
             + "tenant and time, refuses a forged cursor, and shows a tenant's person only their tenant's entries")
     void readingTheTrail() {
@@ -245,7 +292,7 @@ class AuditTrailTest {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     @DisplayName("retention.audit: the cleaner deletes audit rows older than it and keeps the rest")
     void retention() throws Exception {
         long kept = rows();

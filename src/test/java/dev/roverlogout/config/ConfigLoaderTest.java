@@ -91,6 +91,9 @@ class ConfigLoaderTest {
                 .hasMessageStartingWith("auth.oidc.audience:");
         assertThatThrownBy(() -> ConfigLoader.load(Optional.of(empty), Map.of("RLG_AUTH_OIDC_ISSUER", "http://idp.example.org",
                 "RLG_AUTH_OIDC_AUDIENCE", "rlg"))).hasMessageStartingWith("auth.oidc.issuer: must be an https URL");
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.of(empty), Map.of("RLG_AUTH_OIDC_ISSUER", "https://idp.example.org",
+                "RLG_AUTH_OIDC_AUDIENCE", "console", "RLG_AUTH_OIDC_CONSOLECLIENTID", "console")))
+                .hasMessageStartingWith("auth.oidc.audience: must not be the console's client id");
         GatewayConfig c = ConfigLoader.load(Optional.of(empty), Map.of("RLG_AUTH_OIDC_ISSUER", "https://idp.example.org/realms/h",
                 "RLG_AUTH_OIDC_AUDIENCE", "rlg", "RLG_AUTH_ADMINTOKEN", "disabled", "RLG_AUTH_OIDC_ROLESCLAIM", "realm_access.roles"));
         assertThat(c.auth().adminTokenDisabled()).isTrue();

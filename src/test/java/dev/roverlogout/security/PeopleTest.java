@@ -147,6 +147,12 @@ class PeopleTest {
         assertRefused(impostor.serialize(), "a second issuer's key with the same kid");
 
         assertRefused("a.b.c", "three dots of nothing");
+        Map<String, Object> idToken = new HashMap<>(admin);
+        idToken.put("at_hash", "x4Ub2kfb0kKw5Z8bPHLEgA");
+        assertRefused(idp.token("mallory", idToken), "an ID token (at_hash) instead of an access token");
+        Map<String, Object> keycloakId = new HashMap<>(admin);
+        keycloakId.put("typ", "ID");
+        assertRefused(idp.token("mallory", keycloakId), "a Keycloak ID token (typ ID)");
         assertThat(me(idp.token("alice", "admin", "*")).statusCode()).as("a real token still works").isEqualTo(200);
     }
 
@@ -266,6 +272,25 @@ class PeopleTest {
             }
         } finally {
             vertx.close().toCompletionStage().toCompletableFuture().get();
+        }
+    }
+
+    @Test
+    @DisplayName("while the provider cannot be reached people get 503 (not a misleading 401); the break-glass token works")
+    void providerDown() throws Exception {
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            port = s.getLocalPort(); // closed again: nothing listens there
+        }
+        String issuer = "http://127.0.0.1:" + port + "/realms/gone";
+        try (TestGateway orphan = TestGateway.start(Map.of("RLG_AUTH_OIDC_ISSUER", issuer, "RLG_AUTH_OIDC_AUDIENCE", Idp.AUDIENCE))) {
+            RSAKey key = new RSAKeyGenerator(2048).keyID("k").generate();
+            String token = sign(new JWTClaimsSet.Builder(validClaims().build()).issuer(issuer).build(), key);
+            HttpResponse<Buffer> r = http.get(orphan.managementPort(), "/admin/me", token);
+            assertThat(r.statusCode()).isEqualTo(503);
+            assertThat(r.getHeader("Retry-After")).isNotNull();
+            HostileOracle.assertProblem(r, "provider down");
+            assertThat(http.get(orphan.managementPort(), "/admin/me", TestGateway.ADMIN).statusCode()).isEqualTo(200);
         }
     }
 
