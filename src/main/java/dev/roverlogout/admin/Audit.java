@@ -120,6 +120,9 @@ public final class Audit implements RouteMount {
                 : ar.cause() instanceof Problem p ? p.status() : 500;
         String outcome = status < 400 ? "success" : status < 500 ? "refused" : "error";
         JsonObject changes = ctx.get(CHANGES);
+        if (changes == null && ar.failed() && ar.cause() instanceof Problem p) {
+            changes = new JsonObject().put("detail", p.toJson(ctx.normalizedPath()).getString("detail")); // why refused
+        }
         String target = ctx.get(TARGET);
         AuditStore.Entry entry = new AuditStore.Entry(who.subject(), who.name(),
                 who.breakGlass() ? Principal.STATIC_ADMIN : "oidc", ctx.get(TENANT), action,

@@ -7,7 +7,6 @@ import java.util.Base64;
 import java.util.List;
 
 import dev.roverlogout.auth.Principal;
-import dev.roverlogout.http.Problem;
 import dev.roverlogout.http.RouteMount;
 import dev.roverlogout.store.AuditStore;
 import io.vertx.core.Future;
@@ -22,9 +21,6 @@ import io.vertx.ext.web.RoutingContext;
  * the entries about no single tenant). {@code GET /admin/me}: who the gateway thinks the caller is.
  */
 public final class AuditRoutes implements RouteMount {
-    static final int DEFAULT_LIMIT = 100;
-    static final int MAX_LIMIT = 1000;
-
     private final AuditStore store;
 
     public AuditRoutes(AuditStore store) {
@@ -41,11 +37,11 @@ public final class AuditRoutes implements RouteMount {
         Principal who = Principal.of(ctx);
         String tenantId = param(ctx, "tenantId");
         if (tenantId != null && !EnvironmentValidator.ID.matcher(tenantId).matches()) {
-            throw field("tenantId", "must match [a-z0-9-]{1,64}");
+            throw QueryParams.invalid("tenantId", "must match [a-z0-9-]{1,64}");
         }
         String action = param(ctx, "action");
         if (action != null && !action.matches("[a-z.-]{1,64}")) {
-            throw field("action", "must be an action name such as environment.update");
+            throw QueryParams.invalid("action", "must be an action name such as environment.update");
         }
         OffsetDateTime since = null;
         String sinceText = param(ctx, "since");
@@ -53,10 +49,10 @@ public final class AuditRoutes implements RouteMount {
             try {
                 since = OffsetDateTime.parse(sinceText);
             } catch (DateTimeParseException e) {
-                throw field("since", "must be an ISO-8601 date-time with offset, e.g. 2026-11-30T07:00:00Z");
+                throw QueryParams.invalid("since", "must be an ISO-8601 date-time with offset, e.g. 2026-11-30T07:00:00Z");
             }
         }
-        int limit = limit(param(ctx, "limit"));
+        int limit = QueryParams.limit(ctx);
         Long before = cursor(param(ctx, "cursor"));
         List<String> visible = who.tenantFilter().orElse(null);
         return store.page(visible, tenantId, since, action, before, limit + 1).map(rows -> {
@@ -70,21 +66,6 @@ public final class AuditRoutes implements RouteMount {
     private static String param(RoutingContext ctx, String name) {
         String v = ctx.queryParams().get(name);
         return v == null || v.isEmpty() ? null : v;
-    }
-
-    private static int limit(String value) {
-        if (value == null) {
-            return DEFAULT_LIMIT;
-        }
-        try {
-            int n = Integer.parseInt(value);
-            if (n >= 1 && n <= MAX_LIMIT) {
-                return n;
-            }
-        } catch (NumberFormatException e) {
-            // below
-        }
-        throw field("limit", "must be a whole number from 1 to " + MAX_LIMIT);
     }
 
     /** The cursor is opaque to callers: base64url of {@code a<id>} (the last entry of the page before). */
@@ -104,10 +85,6 @@ public final class AuditRoutes implements RouteMount {
         } catch (IllegalArgumentException e) {
             // below
         }
-        throw field("cursor", "is not a cursor this API gave out (use nextCursor of the previous page)");
-    }
-
-    private static Problem field(String name, String message) {
-        return Problem.validation("invalid " + name, List.of(new Problem.FieldError(null, name, message)));
+        throw QueryParams.invalid("cursor", "is not a cursor this API gave out (use nextCursor of the previous page)");
     }
 }

@@ -19,8 +19,6 @@ import io.vertx.ext.web.RoutingContext;
  * {@code GET /admin/dead-letters}, {@code POST /admin/dead-letters/replay}.
  */
 public final class OperationsRoutes implements RouteMount {
-    static final int DEFAULT_LIMIT = 100;
-    static final int MAX_LIMIT = 1000;
     static final int MAX_REPLAY_IDS = 1000;
 
     private final OperationsStore store;
@@ -55,7 +53,7 @@ public final class OperationsRoutes implements RouteMount {
                 throw field("deviceId", "must not contain NUL characters or unpaired surrogates");
             }
             String environmentId = environmentParam(ctx);
-            return store.deviceHistory(deviceId, environmentId, limit(ctx), tenants(ctx)).map(h -> {
+            return store.deviceHistory(deviceId, environmentId, QueryParams.limit(ctx), tenants(ctx)).map(h -> {
                 if (h.getJsonArray("events").isEmpty()) {
                     throw Problem.notFound("no events of device '" + deviceId + "'"
                             + (environmentId == null ? "" : " in environment '" + environmentId + "'"));
@@ -65,7 +63,7 @@ public final class OperationsRoutes implements RouteMount {
         });
         router.get("/admin/dead-letters").respond(ctx -> {
             String environmentId = environmentParam(ctx);
-            int limit = limit(ctx);
+            int limit = QueryParams.limit(ctx);
             Future<Boolean> known = environmentId == null ? Future.succeededFuture(true) : visible(ctx, environmentId);
             return known.compose(k -> k ? store.deadLetters(environmentId, limit, tenants(ctx))
                             .map(a -> new JsonObject().put("deadLetters", a).put("limit", limit))
@@ -166,23 +164,7 @@ public final class OperationsRoutes implements RouteMount {
         return id;
     }
 
-    private static int limit(RoutingContext ctx) {
-        String value = ctx.queryParams().get("limit");
-        if (value == null || value.isEmpty()) {
-            return DEFAULT_LIMIT;
-        }
-        try {
-            int n = Integer.parseInt(value);
-            if (n >= 1 && n <= MAX_LIMIT) {
-                return n;
-            }
-        } catch (NumberFormatException e) {
-            // below
-        }
-        throw field("limit", "must be a whole number from 1 to " + MAX_LIMIT);
-    }
-
     private static Problem field(String name, String message) {
-        return Problem.validation("invalid " + name, List.of(new Problem.FieldError(null, name, message)));
+        return QueryParams.invalid(name, message);
     }
 }

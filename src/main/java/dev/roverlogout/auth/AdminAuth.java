@@ -56,9 +56,8 @@ public final class AdminAuth implements PlatformHandler {
 
     @Override
     public void handle(RoutingContext ctx) {
-        String token = BearerAuth.bearerToken(ctx.request().getHeader("Authorization"));
+        String token = BearerAuth.tokenOrFail(ctx);
         if (token == null) {
-            ctx.fail(BearerAuth.unauthorized("send Authorization: Bearer <token>"));
             return;
         }
         // the static tokens first (constant time, whatever the token looks like), then the identity provider's

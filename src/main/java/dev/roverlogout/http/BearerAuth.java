@@ -37,6 +37,18 @@ public final class BearerAuth {
         }
     }
 
+    /**
+     * The request's bearer token; when there is none, fails the request with 401 (saying how to send one) and
+     * returns null.
+     */
+    public static String tokenOrFail(io.vertx.ext.web.RoutingContext ctx) {
+        String token = bearerToken(ctx.request().getHeader("Authorization"));
+        if (token == null) {
+            ctx.fail(unauthorized("send Authorization: Bearer <token>"));
+        }
+        return token;
+    }
+
     /** The token of an {@code Authorization: Bearer <token>} header; null when there is none. */
     public static String bearerToken(String header) {
         if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7) || header.length() == 7) {

@@ -24,9 +24,8 @@ final class IngestAuth implements PlatformHandler {
 
     @Override
     public void handle(RoutingContext ctx) {
-        String token = BearerAuth.bearerToken(ctx.request().getHeader("Authorization"));
+        String token = BearerAuth.tokenOrFail(ctx);
         if (token == null) {
-            ctx.fail(BearerAuth.unauthorized("send Authorization: Bearer <token>"));
             return;
         }
         byte[] digest = BearerAuth.sha256(token);

@@ -198,6 +198,7 @@ class AuditTrailTest {
         assertThat(refused.getString("outcome")).isEqualTo("refused");
         assertThat(refused.getInteger("status")).isEqualTo(400);
         assertThat(refused.getString("action")).isEqualTo("tenant.create");
+        assertThat(refused.getJsonObject("changes").getString("detail")).as("why it was refused").contains("id");
         assertThat(TestPostgres.count(gw.databaseUrl(), "SELECT count(*) FROM tenant WHERE id = 'Not An Id'")).isZero();
     }
 
