@@ -18,6 +18,7 @@ import dev.roverlogout.admin.TenantScope;
 import dev.roverlogout.auth.AdminAuth;
 import dev.roverlogout.auth.OidcVerifier;
 import dev.roverlogout.config.GatewayConfig;
+import dev.roverlogout.console.ConsoleRoutes;
 import dev.roverlogout.dispatch.LaneSupervisor;
 import dev.roverlogout.dispatch.Rescuer;
 import dev.roverlogout.epic.ConnectionTester;
@@ -132,14 +133,14 @@ record Components(Pool pool, SigningKeyStore signingKeys, EnvironmentCache envir
         KeyRoutes keyRoutes = new KeyRoutes(signingKeys, foundation.masterKey(), config.keys(), config.publicBaseUrl());
         EnvironmentRoutes environmentRoutes = new EnvironmentRoutes(environmentStore, directory, keyRoutes,
                 new ConnectionTester(vertx, epicWeb, tokens, config.publicBaseUrl()), config.publicBaseUrl(), audit);
-        OperationsRoutes operations = new OperationsRoutes(new OperationsStore(pool), environmentStore, audit);
+        OperationsRoutes operations = new OperationsRoutes(new OperationsStore(pool), environmentStore, audit, queueStats::lastHour);
         ConnectionGuard managementGuard = new ConnectionGuard(config.connections());
         Deployment<ManagementApi> managementApi = new Deployment<>("management API", vertx, () -> new ManagementApi(
                 new GatewayConfig.Endpoint(config.management().host(), foundation.managementPort()), adminAuth, metrics,
                 pool, ready, List.of(audit, new TenantScope(environmentStore), environmentRoutes, operations,
                 new RetentionRoutes(retention, config.retention(), cleaner::runNow, audit),
                 new TenantRoutes(new TenantStore(pool), credentialStore, environmentStore, config.ingest().rateLimitPerSecond(),
-                        credentials::reload, audit), new AuditRoutes(new AuditStore(pool))),
+                        credentials::reload, audit), new AuditRoutes(new AuditStore(pool)), new ConsoleRoutes(config.auth().oidc())),
                 managementGuard), 1);
         CheckInRoutes checkIns = new CheckInRoutes(committer, directory, queueStats::backlog, auth, credentials, metrics,
                 config.ingest());

@@ -38,6 +38,7 @@ class ArchitectureTest {
             Map.entry("maintenance", Set.of("config", "store", "metrics", "lifecycle")),
             Map.entry("auth", Set.of("config", "http", "lifecycle")),
             Map.entry("admin", Set.of("config", "http", "store", "epic", "auth")),
+            Map.entry("console", Set.of("config", "http")),
             Map.entry("sim", Set.of("config", "epic")),
             Map.entry("loadtest", Set.of()));
 

@@ -34,7 +34,8 @@ class DemoTest {
                 try {
                     Gateway gw = demo.gateway();
                     String device = "ipad-" + run;
-                    assertThat(demo.instructions(data)).contains("/v1/checkins", "/_sim/stats", "/admin/devices/ipad-0042/history")
+                    assertThat(demo.instructions(data)).contains("/v1/checkins", "/_sim/stats", "/admin/devices/ipad-0042/history",
+                                    "http://localhost:" + gw.managementPort() + "/console/")
                             .doesNotContain(gw.token(BearerAuth.Role.INGEST)).doesNotContain(gw.token(BearerAuth.Role.ADMIN));
                     assertThat(Files.readString(data.resolve("tokens.properties"))).contains(gw.token(BearerAuth.Role.INGEST));
                     assertThat(http.post(gw.publicPort(), "/v1/checkins", gw.token(BearerAuth.Role.INGEST), new JsonObject()

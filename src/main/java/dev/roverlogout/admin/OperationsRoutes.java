@@ -25,9 +25,13 @@ public final class OperationsRoutes implements RouteMount {
     private final EnvironmentStore environments;
 
     private final Audit audit;
+    private final java.util.function.Function<String, java.util.SortedMap<Long, Long>> depthLastHour;
 
-    public OperationsRoutes(OperationsStore store, EnvironmentStore environments, Audit audit) {
+    /** @param depthLastHour an environment's queue depth per epoch minute over the last hour (queue statistics) */
+    public OperationsRoutes(OperationsStore store, EnvironmentStore environments, Audit audit,
+                            java.util.function.Function<String, java.util.SortedMap<Long, Long>> depthLastHour) {
         this.audit = audit;
+        this.depthLastHour = depthLastHour;
         this.store = store;
         this.environments = environments;
     }
@@ -70,6 +74,27 @@ public final class OperationsRoutes implements RouteMount {
                     : Future.failedFuture(EnvironmentRoutes.notFound(environmentId)));
         });
         router.post("/admin/dead-letters/replay").respond(audit.of("dead-letters.replay", this::replay));
+        router.get("/admin/environments/:id/activity").respond(this::activity);
+    }
+
+    /**
+     * The last hour of an environment, a minute at a time (oldest first, 60 entries): {@code calls} = its jobs that
+     * finished in that minute, {@code queueDepth} = the depth this replica's queue statistics read then (null for
+     * minutes before it started). For the console's chart.
+     */
+    private Future<JsonObject> activity(RoutingContext ctx) {
+        String id = EnvironmentRoutes.id(ctx);
+        return visible(ctx, id).compose(known -> known ? store.finishedPerMinute(id)
+                : Future.failedFuture(EnvironmentRoutes.notFound(id))).map(calls -> {
+                    java.util.SortedMap<Long, Long> depth = depthLastHour.apply(id);
+                    long now = System.currentTimeMillis() / 60_000;
+                    JsonArray minutes = new JsonArray();
+                    for (long m = now - 59; m <= now; m++) {
+                        minutes.add(new JsonObject().put("at", java.time.Instant.ofEpochSecond(m * 60).toString())
+                                .put("calls", calls.getOrDefault(m, 0L)).put("queueDepth", depth.get(m)));
+                    }
+                    return new JsonObject().put("environmentId", id).put("minutes", minutes);
+                });
     }
 
     /** The caller's tenants to filter by; null = every tenant. */

@@ -32,6 +32,8 @@ public final class QueueStatistics extends PeriodicService {
     private final Duration interval;
     private final AtomicLong lastCount = new AtomicLong();
     private final AtomicLong queuedSince = new AtomicLong();
+    /** Per environment: epoch minute → the last queue depth read in that minute, for the last hour (console chart). */
+    private final java.util.Map<String, java.util.TreeMap<Long, Long>> lastHour = new java.util.concurrent.ConcurrentHashMap<>();
 
     public QueueStatistics(Vertx vertx, Context context, QueueDepthStore store, GatewayMetrics metrics, Duration interval) {
         super(vertx, context, true);
@@ -57,12 +59,15 @@ public final class QueueStatistics extends PeriodicService {
         return store.read().map(depths -> {
             long total = 0;
             Set<String> environments = new HashSet<>();
+            long minute = System.currentTimeMillis() / 60_000;
             for (QueueDepthStore.Depth d : depths) {
                 total += d.queued();
                 environments.add(d.environmentId());
+                remember(d.environmentId(), minute, d.queued());
                 metrics.queue(d.environmentId(), d.status(), d.queued(), d.oldestAgeSeconds());
             }
             metrics.retainQueues(environments);
+            lastHour.keySet().retainAll(environments);
             lastCount.set(total);
             queuedSince.addAndGet(-before);
             metrics.databaseUp(true);
@@ -72,6 +77,28 @@ public final class QueueStatistics extends PeriodicService {
             log.debug("Queue statistics unavailable: {}", e.toString());
             return Future.succeededFuture();
         });
+    }
+
+    private void remember(String environmentId, long minute, long queued) {
+        java.util.TreeMap<Long, Long> minutes = lastHour.computeIfAbsent(environmentId, k -> new java.util.TreeMap<>());
+        synchronized (minutes) {
+            minutes.put(minute, queued);
+            minutes.headMap(minute - 60).clear();
+        }
+    }
+
+    /**
+     * The queue depth of an environment per minute over the last hour, as this replica read it (epoch minute →
+     * depth; minutes before this replica started, or without a read, are missing).
+     */
+    public java.util.SortedMap<Long, Long> lastHour(String environmentId) {
+        java.util.TreeMap<Long, Long> minutes = lastHour.get(environmentId);
+        if (minutes == null) {
+            return java.util.Collections.emptySortedMap();
+        }
+        synchronized (minutes) {
+            return new java.util.TreeMap<>(minutes);
+        }
     }
 
     /** Ingest queued {@code jobs} new jobs on this replica. */

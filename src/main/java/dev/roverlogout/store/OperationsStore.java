@@ -80,6 +80,13 @@ public final class OperationsStore {
                AND ($3::text[] IS NULL OR environment_id IN (SELECT id FROM environment WHERE tenant_id = ANY($3)))
              ORDER BY finished_at DESC, id DESC LIMIT $2
             """;
+    /** Jobs of environment $1 that finished (a final answer from Epic, or given up) per minute over the last hour. */
+    static final String FINISHED_PER_MINUTE = """
+            SELECT (EXTRACT(EPOCH FROM date_trunc('minute', finished_at)) / 60)::bigint, count(*)
+              FROM disassociation_job
+             WHERE environment_id = $1 AND finished_at IS NOT NULL AND finished_at > now() - interval '61 minutes'
+             GROUP BY 1
+            """;
     /** Of the jobs $1, those of environments of the tenants $2. */
     static final String OF_TENANTS = """
             SELECT j.id FROM disassociation_job j JOIN environment e ON e.id = j.environment_id
@@ -211,6 +218,15 @@ public final class OperationsStore {
                         .put("outcome", r.getString(6)).put("error", r.getString(7)).put("requestId", r.getString(8))));
                 return history.put("jobs", jobs).put("attempts", attempts);
             });
+        });
+    }
+
+    /** Epoch minute → jobs of the environment that finished in it, over the last hour (index job_finished). */
+    public Future<java.util.Map<Long, Long>> finishedPerMinute(String environmentId) {
+        return pool.preparedQuery(FINISHED_PER_MINUTE).execute(Tuple.of(environmentId)).map(rows -> {
+            java.util.Map<Long, Long> out = new java.util.HashMap<>();
+            rows.forEach(r -> out.put(r.getLong(0), r.getLong(1)));
+            return out;
         });
     }
 

@@ -47,7 +47,8 @@ import io.vertx.ext.web.client.HttpResponse;
 class AuthAndSecretsTest {
     /** Routes that need no token, by design (contract §4, §5); every other route must. */
     private static final Set<String> PUBLIC_OPEN = Set.of("/jwks/:file");
-    private static final Set<String> MANAGEMENT_OPEN = Set.of("/health/live", "/health/ready", "/metrics");
+    private static final Set<String> MANAGEMENT_OPEN = Set.of("/health/live", "/health/ready", "/metrics",
+            "/console", "/console/", "/console/config.json"); // the console's static files; its data needs a token
     private static final Set<String> PRIVATE_JWK_MEMBERS = Set.of("d", "p", "q", "dp", "dq", "qi");
 
     private TestGateway gw;
