@@ -116,7 +116,7 @@ function expired() {
   sessionStorage.removeItem(TOKEN_KEY);
   S.token = null;
   S.me = null;
-  document.querySelectorAll('dialog[open]').forEach(d => d.close());
+  document.querySelectorAll('dialog').forEach(d => { d.close(); d.remove(); }); // the draft is in sessionStorage
   loginView('Your session has ended. Sign in again; what you typed in the Add dialog is kept.');
 }
 
@@ -368,7 +368,17 @@ function showErrors(form, prefix, problem, summary) {
   return named;
 }
 
+/** The steps of a connection test: name, pass / fail / skipped (text and colour), and the gateway's message. */
+function stepItems(steps) {
+  return steps.map(s => el('li', { 'data-step': s.step, 'data-status': s.status },
+    el('span', { class: 'step-name' }, STEP_LABEL[s.step] || s.step),
+    el('span', { class: 'state ' + (s.status === 'ok' ? 'pass' : s.status === 'failed' ? 'fail' : 'skip') },
+      s.status === 'ok' ? '✓ Pass' : s.status === 'failed' ? '✕ Fail' : '– Skipped'),
+    el('span', { class: 'message' }, s.message || '')));
+}
+
 function openAddDialog() {
+  document.querySelectorAll('#add-dialog').forEach(d => d.remove());
   const prefix = 'add-';
   const dialog = el('dialog', { id: 'add-dialog', 'aria-labelledby': 'add-title' });
   const summary = el('p', { class: 'errors', role: 'alert', id: 'add-summary' });
@@ -391,6 +401,7 @@ function openAddDialog() {
     el('p', { class: 'muted' }, 'Step 1 of 2: where Epic is. The gateway creates the environment and its key pair, then tests the connection.'),
     form);
   document.body.append(dialog);
+  if (form.elements.tenantId && S.tenant) form.elements.tenantId.value = S.tenant; // the tenant being looked at
   const all = [...ADD_FIELDS, ...ADVANCED_FIELDS, { name: 'tenantId', type: 'select' }];
   let created = null;
   let idTouched = false;
@@ -443,11 +454,7 @@ function openAddDialog() {
       showErrors(form, prefix, null, summary);
       $('#add-next', form).disabled = false;
       const result = await api('POST', '/admin/environments/' + enc(created) + '/test-connection');
-      steps.replaceChildren(...result.steps.map(s => el('li', { 'data-step': s.step, 'data-status': s.status },
-        el('span', { class: 'step-name' }, STEP_LABEL[s.step] || s.step),
-        el('span', { class: 'state ' + (s.status === 'ok' ? 'pass' : s.status === 'failed' ? 'fail' : 'skip') },
-          s.status === 'ok' ? '✓ Pass' : s.status === 'failed' ? '✕ Fail' : '– Skipped'),
-        el('span', { class: 'message' }, s.message || ''))));
+      steps.replaceChildren(...stepItems(result.steps));
       summary.textContent = result.ok ? 'All steps passed. Go on with Next.'
         : 'A step failed: fix the field and test again, or go on with Next and fix it later.';
     } catch (e) {
@@ -518,6 +525,22 @@ async function environmentPage(view, id) {
   if (can('operator') && e.status === 'PAUSED') actions.append(move('Resume', 'resume', 'Resume calls to Epic for "' + e.displayName + '"?'));
   if (can('admin') && (e.status === 'PENDING' || e.status === 'DISABLED')) actions.append(move('Activate now', 'activate', 'Mark "' + e.displayName + '" ready now, without waiting for the readiness probe?'));
   if (can('admin') && e.status !== 'DISABLED') actions.append(move('Disable', 'disable', 'Disable "' + e.displayName + '"? Queued check-ins are cancelled and new ones are not taken.', 'danger'));
+  const testSteps = el('ol', { class: 'steps', id: 'env-test-steps', 'aria-live': 'polite' });
+  if (can('operator')) {
+    actions.prepend(el('button', { type: 'button', class: 'secondary', id: 'env-test-connection', onclick: async ev => {
+      ev.target.disabled = true;
+      testSteps.replaceChildren(el('li', { class: 'muted' }, 'Testing…'));
+      try {
+        const result = await api('POST', '/admin/environments/' + enc(id) + '/test-connection');
+        testSteps.replaceChildren(...stepItems(result.steps));
+      } catch (err) {
+        if (err.status !== 401) testSteps.replaceChildren(el('li', { class: 'fail' }, err.message));
+      } finally {
+        ev.target.disabled = false;
+      }
+    } }, 'Test connection'));
+  }
+  view.append(testSteps);
 
   // settings
   const prefix = 'set-';
@@ -776,6 +799,8 @@ async function boot() {
   S.config = await (await fetch('/console/config.json', { cache: 'no-store' })).json();
   $('#sign-out').addEventListener('click', () => {
     sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(DRAFT_KEY); // signing out on purpose ends the half-filled form too
+    document.querySelectorAll('dialog').forEach(d => { d.close(); d.remove(); });
     S.token = null;
     S.me = null;
     loginView('Signed out.');

@@ -212,6 +212,10 @@ class ConsoleBrowserTest {
         assertThat(accepted.getText()).startsWith("Epic accepted our key at");
         assertThat(driver.findElements(By.cssSelector("#activity svg"))).hasSize(1);
         assertThat(text("keys-table")).contains("In use since");
+        id("env-test-connection").click();
+        awaitText("env-test-steps", t -> t.contains("Token"));
+        assertThat(driver.findElement(By.cssSelector("#env-test-steps li[data-step='token']")).getAttribute("data-status"))
+                .isEqualTo("ok");
         browser.fullScreenshot("environment");
 
         id("action-pause").click();

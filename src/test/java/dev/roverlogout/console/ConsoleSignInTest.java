@@ -112,7 +112,18 @@ class ConsoleSignInTest {
         assertThat(driver.findElements(By.cssSelector("#env-actions button, #settings-save, #rotate-key, #credential-form, "
                 + "button.replay-one, button.revoke"))).as("a viewer is offered nothing that changes things").isEmpty();
         assertThat(driver.findElement(By.id("set-displayName")).getAttribute("readonly")).isNotNull();
+        assertThat(driver.findElements(By.id("env-test-connection"))).as("testing a connection is for operators").isEmpty();
         browser.screenshot("viewer-environment");
+        signOut();
+
+        nextSignIn("otto", "operator", "tenant-a", 3600);
+        signIn();
+        driver.findElement(By.linkText("Test a-env")).click();
+        browser.await(10, d -> d.findElements(By.id("settings-form")).isEmpty() ? null : true);
+        assertThat(driver.findElements(By.id("env-test-connection"))).hasSize(1);
+        assertThat(driver.findElements(By.id("action-pause"))).as("an operator pauses").hasSize(1);
+        assertThat(driver.findElements(By.cssSelector("#action-disable, #settings-save, #rotate-key, #credential-form")))
+                .as("but changes no settings, keys or credentials").isEmpty();
         signOut();
 
         nextSignIn("ada", "admin", "tenant-a", 3600);
@@ -145,6 +156,8 @@ class ConsoleSignInTest {
             return t == null || t.isEmpty() ? null : t;
         });
         assertThat(message).contains("session has ended").contains("kept");
+        assertThat(driver.findElement(By.id("who")).isDisplayed()).as("nobody is shown as signed in").isFalse();
+        assertThat(driver.findElement(By.id("nav")).isDisplayed()).isFalse();
         browser.screenshot("session-ended");
         nextSignIn("eve", "admin", "tenant-a", 3600);
         driver.findElement(By.id("oidc-sign-in")).click();
