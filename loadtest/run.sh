@@ -20,7 +20,8 @@ for p in "$PUB_PORT" "$MGMT_PORT" "$SIM_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "port $p is in use; set PUB_PORT/MGMT_PORT/SIM_PORT" >&2; exit 2; fi
 done
 if [ "${SKIP_BUILD:-0}" != 1 ] || [ ! -f target/rover-logout-gateway.jar ]; then
-  mvn -B -q -DskipTests package
+  # Maven 3.8 writes colour-reset codes even in batch mode; a log or CI page gets none
+  mvn -B -q -Dstyle.color=never -DskipTests package 2>&1 | sed -e 's/\x1b\[[0-9;]*m//g'
 fi
 JAR="$ROOT/target/rover-logout-gateway.jar"
 mkdir -p "$OUT"

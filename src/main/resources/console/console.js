@@ -739,7 +739,9 @@ function timeline(h) {
   for (const j of h.jobs) {
     items.push({ at: j.finishedAt || j.receivedAt, kind: 'job', what: 'Job #' + j.id + ': ' + j.state,
       detail: [j.attempts + ' attempt(s)', j.lastStatus ? 'last HTTP ' + j.lastStatus : null, j.lastError ? 'last error: ' + j.lastError : null,
-        j.checkedOutDuringCallAt ? 'checked out during the call at ' + when(j.checkedOutDuringCallAt) : null].filter(Boolean).join(' · ') });
+        j.checkedOutDuringCallAt ? 'checked out during the call at ' + when(j.checkedOutDuringCallAt) : null,
+        j.cancelledByCheckOutAt ? 'cancelled by a check-out at ' + when(j.cancelledByCheckOutAt) + ' before any call' : null]
+        .filter(Boolean).join(' · ') });
   }
   for (const a of h.attempts) {
     items.push({ at: a.startedAt, kind: 'attempt', what: 'Call to Epic (job #' + a.jobId + ', attempt ' + a.attempt + '): ' + a.outcome,

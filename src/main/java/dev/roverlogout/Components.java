@@ -128,7 +128,7 @@ record Components(Pool pool, SigningKeyStore signingKeys, EnvironmentCache envir
         BearerAuth auth = new BearerAuth(foundation.tokens());
         Optional<OidcVerifier> oidc = config.auth().oidc().map(o -> new OidcVerifier(vertx, o));
         oidc.ifPresent(services::add);
-        AdminAuth adminAuth = new AdminAuth(auth, oidc, !config.auth().adminTokenDisabled());
+        AdminAuth adminAuth = new AdminAuth(auth, oidc, !config.auth().adminTokenDisabled(), config.dataDir());
         Audit audit = new Audit(new AuditStore(pool));
         KeyRoutes keyRoutes = new KeyRoutes(signingKeys, foundation.masterKey(), config.keys(), config.publicBaseUrl());
         EnvironmentRoutes environmentRoutes = new EnvironmentRoutes(environmentStore, directory, keyRoutes,

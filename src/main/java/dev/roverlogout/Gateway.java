@@ -54,7 +54,12 @@ public final class Gateway {
     public static Future<Gateway> start(GatewayConfig config) {
         GatewayMetrics metrics = new GatewayMetrics();
         Vertx vertx = Vertx.builder()
-                .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)))
+                // no vertx_net_client_* and vertx_sql_* meters: each PostgreSQL client (the pool, the LISTEN
+                // connection, the retention cleaner's) registers the same untagged gauges again, which Micrometer
+                // warns about at start; the database's health is rlg_database_up, and HTTP client and server meters stay
+                .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)
+                        .addDisabledMetricsCategory(io.vertx.micrometer.MetricsDomain.NET_CLIENT)
+                        .addDisabledMetricsCategory("sql")))
                 .withMetrics(new MicrometerMetricsFactory(metrics.registry()))
                 .build();
         String replicaId = newReplicaId();

@@ -11,7 +11,7 @@ import java.util.concurrent.TimeUnit;
 import dev.roverlogout.config.ConfigException;
 import dev.roverlogout.config.ConfigLoader;
 import dev.roverlogout.config.GatewayConfig;
-import dev.roverlogout.store.DatabaseStartException;
+import dev.roverlogout.lifecycle.StartFailure;
 import io.vertx.core.Future;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -69,8 +69,8 @@ public final class Main implements Callable<Integer> {
                 gateway = join(Gateway.start(cfg), TimeUnit.MINUTES.toMillis(5));
             } catch (Exception e) {
                 Throwable cause = e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
-                err.println("rover-logout-gateway: cannot start: " + (cause instanceof DatabaseStartException
-                        ? cause.getMessage() : String.valueOf(cause)));
+                err.println("rover-logout-gateway: cannot start: " + StartFailure.in(cause).map(Throwable::getMessage)
+                        .orElse(String.valueOf(cause)));
                 err.flush();
                 return EXIT_RUNTIME;
             }
@@ -113,8 +113,8 @@ public final class Main implements Callable<Integer> {
                 demo = Demo.start(cfg, simPort);
             } catch (Exception e) {
                 Throwable cause = e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
-                err.println("rover-logout-gateway demo: cannot start: " + (cause instanceof DatabaseStartException
-                        ? cause.getMessage() : String.valueOf(cause)));
+                err.println("rover-logout-gateway demo: cannot start: " + StartFailure.in(cause).map(Throwable::getMessage)
+                        .orElse(String.valueOf(cause)));
                 err.flush();
                 return EXIT_RUNTIME;
             }

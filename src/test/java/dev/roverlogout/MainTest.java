@@ -52,6 +52,23 @@ class MainTest {
     }
 
     @Test
+    @DisplayName("a port already in use: exit 1 with one line naming the port and the key that moves it")
+    void portInUse() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+            Path file = dir.resolve("busy.yaml");
+            Files.writeString(file, String.join("\n", "http:", "  host: 127.0.0.1", "  port: " + taken.getLocalPort(),
+                    "management:", "  port: 0", "database:", "  url: " + dev.roverlogout.testing.TestPostgres.newDatabase(),
+                    "dataDir: " + dir.resolve("data"), "security:", "  masterKey: " + dev.roverlogout.testing.TestGateway.MASTER_KEY,
+                    "dispatch:", "  enabled: false", "logging:", "  format: plain", ""));
+            Run r = run("serve", "--config", file.toString());
+            assertThat(r.code()).isEqualTo(Main.EXIT_RUNTIME);
+            assertThat(r.err().lines()).hasSize(1);
+            assertThat(r.err()).contains("port " + taken.getLocalPort() + " on 127.0.0.1 is already in use")
+                    .contains("http.port (RLG_HTTP_PORT)").doesNotContain("BindException:");
+        }
+    }
+
+    @Test
     @DisplayName("--help and --version exit 0 and print")
     void helpAndVersion() {
         Run help = run("--help");

@@ -34,14 +34,22 @@ public final class AdminAuth implements PlatformHandler {
     private final BearerAuth tokens;
     private final Optional<OidcVerifier> oidc;
     private final boolean staticAdmin;
+    private final String unknownHint;
 
     /**
      * @param tokens      the static tokens (admin unless disabled; ingest, to answer it 403 rather than 401)
      * @param oidc        the identity provider's verifier, when configured
      * @param staticAdmin whether the static admin token is accepted ({@code auth.adminToken} not disabled)
+     * @param dataDir     the configured data directory, as given (named in the hint for an unknown token; the
+     *                    management port is the operators' own)
      */
-    public AdminAuth(BearerAuth tokens, Optional<OidcVerifier> oidc, boolean staticAdmin) {
+    public AdminAuth(BearerAuth tokens, Optional<OidcVerifier> oidc, boolean staticAdmin, java.nio.file.Path dataDir) {
         this.tokens = tokens;
+        this.unknownHint = "unknown token: "
+                + (staticAdmin ? "the admin token is auth.adminToken (or RLG_AUTH_ADMINTOKEN); when neither is set it is "
+                        + "the one generated into " + dataDir.resolve("tokens.properties") + " (dataDir)" : "")
+                + (staticAdmin && oidc.isPresent() ? "; " : "")
+                + (oidc.isPresent() ? "people send an access token of the identity provider (auth.oidc.issuer)" : "");
         this.oidc = oidc;
         this.staticAdmin = staticAdmin;
     }
@@ -71,7 +79,7 @@ public final class AdminAuth implements PlatformHandler {
         } else if (oidc.isPresent() && JWT.matcher(token).matches()) {
             verify(ctx, oidc.get(), token);
         } else {
-            ctx.fail(BearerAuth.unauthorized("unknown token"));
+            ctx.fail(BearerAuth.unauthorized(unknownHint));
         }
     }
 

@@ -61,9 +61,10 @@ public final class ManagementApi extends VerticleBase {
                 .handler(BodyHandler.create(false).setBodyLimit(MAX_ADMIN_BODY));
         adminRoutes.forEach(r -> r.mount(router));
         router.route().failureHandler(Problems::handle);
-        Problems.forUnmatched(router);
+        Problems.forUnmatched(router, Problems.Port.MANAGEMENT);
         server = guard.install(vertx, vertx.createHttpServer(guard.serverOptions()), router);
-        return server.listen(endpoint.port(), endpoint.host());
+        return server.listen(endpoint.port(), endpoint.host()).recover(e -> Future.failedFuture(
+                dev.roverlogout.lifecycle.StartFailure.portInUse(e, endpoint.host(), endpoint.port(), "management.port")));
     }
 
     /** Ready = every verticle deployed, migrations applied (before deploy), and the database answering. */

@@ -17,7 +17,10 @@ public final class Problems {
 
     /** Router failure handler: a thrown {@link Problem}, a status set by Vert.x (404, 405, 413, ...), or a fault. */
     public static void handle(RoutingContext ctx) {
-        Problem problem = toProblem(ctx);
+        write(ctx, toProblem(ctx));
+    }
+
+    private static void write(RoutingContext ctx, Problem problem) {
         HttpServerResponse response = ctx.response();
         if (response.headWritten()) {
             ctx.request().connection().close();
@@ -59,9 +62,36 @@ public final class Problems {
      * Requests no route ends (a path that matched only a prefix route such as {@code /admin/*}, or none at all) get
      * problem details too, not Vert.x's HTML page.
      */
-    public static void forUnmatched(io.vertx.ext.web.Router router) {
-        for (int status : new int[] {400, 404, 405, 406, 413, 415, 500}) {
+    public static void forUnmatched(io.vertx.ext.web.Router router, Port port) {
+        for (int status : new int[] {400, 405, 406, 413, 415, 500}) {
             router.errorHandler(status, Problems::handle);
+        }
+        router.errorHandler(404, ctx -> {
+            if (ctx.failure() == null) {
+                write(ctx, Problem.notFound("no route for " + ctx.request().path() + port.elsewhere(ctx.request().path())));
+            } else {
+                handle(ctx);
+            }
+        });
+    }
+
+    /** The two ports, and what each says of a path the other one serves (a common mix-up in a first setup). */
+    public enum Port {
+        PUBLIC, MANAGEMENT;
+
+        private static final java.util.List<String> MANAGEMENT_PATHS = java.util.List.of("/admin", "/console", "/metrics", "/health");
+        private static final java.util.List<String> PUBLIC_PATHS = java.util.List.of("/v1/", "/jwks/");
+
+        String elsewhere(String path) {
+            if (this == PUBLIC && MANAGEMENT_PATHS.stream().anyMatch(path::startsWith)) {
+                return " on the public port: the admin API, /console, /metrics and /health are on the management port "
+                        + "(management.port, 8081 by default; 127.0.0.1 unless management.host says otherwise)";
+            }
+            if (this == MANAGEMENT && PUBLIC_PATHS.stream().anyMatch(path::startsWith)) {
+                return " on the management port: POST /v1/checkins and /jwks/ are on the public port (http.port, 8080 "
+                        + "by default)";
+            }
+            return "";
         }
     }
 

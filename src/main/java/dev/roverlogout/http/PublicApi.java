@@ -34,9 +34,10 @@ public final class PublicApi extends VerticleBase {
         router.route().handler((io.vertx.ext.web.handler.PlatformHandler) Problems::requireDecodableUri);
         routes.forEach(r -> r.mount(router));
         router.route().failureHandler(Problems::handle);
-        Problems.forUnmatched(router);
+        Problems.forUnmatched(router, Problems.Port.PUBLIC);
         server = guard.install(vertx, vertx.createHttpServer(guard.serverOptions()), router);
-        return server.listen(endpoint.port(), endpoint.host());
+        return server.listen(endpoint.port(), endpoint.host()).recover(e -> Future.failedFuture(
+                dev.roverlogout.lifecycle.StartFailure.portInUse(e, endpoint.host(), endpoint.port(), "http.port")));
     }
 
     @Override

@@ -80,8 +80,7 @@ public final class CheckInValidator {
             }
         }
         if (!errors.isEmpty()) {
-            throw Problem.validation(errors.size() == 1 ? errors.get(0).field() + ": " + errors.get(0).message()
-                    : errors.size() + " fields are invalid; nothing was stored", errors);
+            throw Problem.validation(detail(errors), errors);
         }
         return events;
     }
@@ -173,10 +172,31 @@ public final class CheckInValidator {
         }
     }
 
+    /** Where an error is: {@code events[3].occurredAt}, {@code events[2]}, or the field of a single event. */
+    static String where(FieldError e) {
+        String at = e.index() == null ? "" : "events[" + e.index() + "]";
+        return e.field().isEmpty() ? at : at.isEmpty() ? e.field() : at + "." + e.field();
+    }
+
+    /** The detail of a 400: the one error with its place, or how many and where the first ones are. */
+    static String detail(List<FieldError> errors) {
+        if (errors.size() == 1) {
+            return where(errors.get(0)) + ": " + errors.get(0).message() + "; nothing was stored";
+        }
+        List<String> places = errors.stream().map(CheckInValidator::where).distinct().toList();
+        return errors.size() + " fields are invalid (" + String.join(", ", places.subList(0, Math.min(5, places.size())))
+                + (places.size() > 5 ? ", ..." : "") + "); nothing was stored";
+    }
+
+    private static final java.util.regex.Pattern POSITION = java.util.regex.Pattern.compile("line: (\\d+), column: (\\d+)");
+
+    /** The parser's complaint, first line only, with the line and column where it stopped. */
     private static String shortMessage(DecodeException e) {
-        String m = String.valueOf(e.getMessage());
-        int cut = m.indexOf('\n');
-        m = cut > 0 ? m.substring(0, cut) : m;
-        return m.length() > 200 ? m.substring(0, 200) : m;
+        String full = String.valueOf(e.getMessage());
+        int cut = full.indexOf('\n');
+        String m = cut > 0 ? full.substring(0, cut) : full;
+        m = m.length() > 200 ? m.substring(0, 200) : m;
+        java.util.regex.Matcher at = POSITION.matcher(full);
+        return at.find() ? m + " (line " + at.group(1) + ", column " + at.group(2) + ")" : m;
     }
 }

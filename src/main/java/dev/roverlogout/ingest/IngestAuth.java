@@ -17,6 +17,12 @@ final class IngestAuth implements PlatformHandler {
     private final BearerAuth tokens;
     private final IngestCredentials credentials;
 
+    /** Where ingest tokens come from, without naming any of them or a path on this server (the public port). */
+    static final String UNKNOWN = "unknown or revoked token: send an ingest credential of your tenant (rlg_..., created "
+            + "with POST /admin/tenants/{id}/credentials on the management port) or the ingest token (auth.ingestToken "
+            + "or RLG_AUTH_INGESTTOKEN; when neither is set, the one generated into tokens.properties in the gateway's "
+            + "data directory)";
+
     IngestAuth(BearerAuth tokens, IngestCredentials credentials) {
         this.tokens = tokens;
         this.credentials = credentials;
@@ -43,7 +49,7 @@ final class IngestAuth implements PlatformHandler {
             } else if (!credentials.loaded()) { // the database has been unreachable since start: cannot tell yet
                 ctx.fail(Problem.unavailable("ingest credentials are not loaded yet; nothing was stored, retry later", 5));
             } else {
-                ctx.fail(BearerAuth.unauthorized("unknown or revoked token"));
+                ctx.fail(BearerAuth.unauthorized(UNKNOWN));
             }
         }
     }

@@ -51,15 +51,10 @@ public final class GatewayMetrics {
                 return config;
             }
         });
-        this.commits = Counter.builder("rlg.ingest.commits")
-                .description("Ingest transactions committed (one per group of concurrent requests)").register(registry);
-        this.groupEvents = DistributionSummary.builder("rlg.ingest.group.events")
-                .description("Events written per ingest transaction").register(registry);
-        new JvmMemoryMetrics().bindTo(registry);
-        new JvmGcMetrics().bindTo(registry);
-        new JvmThreadMetrics().bindTo(registry);
         // promtool's lint rejects two of Micrometer's processor meters: an abbreviated unit (process_cpu_time_ns_total;
-        // process_cpu_usage stays) and a gauge ending in _count (system_cpu_count, renamed system_cpu_cores)
+        // process_cpu_usage stays) and a gauge ending in _count (system_cpu_count, renamed system_cpu_cores). Every
+        // filter is configured before the first meter (Micrometer warns otherwise: a filter does not apply to meters
+        // registered before it)
         registry.config().meterFilter(io.micrometer.core.instrument.config.MeterFilter.denyNameStartsWith("process.cpu.time"));
         registry.config().meterFilter(new io.micrometer.core.instrument.config.MeterFilter() {
             @Override
@@ -67,6 +62,13 @@ public final class GatewayMetrics {
                 return id.getName().equals("system.cpu.count") ? id.withName("system.cpu.cores") : id;
             }
         });
+        this.commits = Counter.builder("rlg.ingest.commits")
+                .description("Ingest transactions committed (one per group of concurrent requests)").register(registry);
+        this.groupEvents = DistributionSummary.builder("rlg.ingest.group.events")
+                .description("Events written per ingest transaction").register(registry);
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmGcMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
         new UptimeMetrics().bindTo(registry);
         // the worst lag since the previous scrape (a stall between two scrapes must not be missed)

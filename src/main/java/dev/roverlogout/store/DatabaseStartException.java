@@ -1,7 +1,7 @@
 package dev.roverlogout.store;
 
 /** The database cannot be started or reached at start-up; the message says what to do. */
-public final class DatabaseStartException extends RuntimeException {
+public final class DatabaseStartException extends dev.roverlogout.lifecycle.StartFailure {
     public DatabaseStartException(String message) {
         super(message);
     }

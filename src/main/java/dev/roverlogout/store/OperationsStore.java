@@ -208,7 +208,10 @@ public final class OperationsStore {
                             .put("checkedInAt", text(r.getOffsetDateTime(4))).put("receivedAt", text(r.getOffsetDateTime(5)))
                             .put("nextAttemptAt", text(r.getOffsetDateTime(6))).put("finishedAt", text(r.getOffsetDateTime(7)))
                             .put("lastStatus", r.getInteger(8)).put("lastError", r.getString(9))
-                            .put("requestId", r.getString(10)).put("checkedOutDuringCallAt", text(r.getOffsetDateTime(11))));
+                            .put("requestId", r.getString(10))
+                            // a check-out cancels a queued job (no call was under way) and fences a job being sent
+                            .put("checkedOutDuringCallAt", "cancelled".equals(r.getString(2)) ? null : text(r.getOffsetDateTime(11)))
+                            .put("cancelledByCheckOutAt", "cancelled".equals(r.getString(2)) ? text(r.getOffsetDateTime(11)) : null));
                 });
                 JsonArray attempts = new JsonArray();
                 attemptRows.result().forEach(r -> attempts.add(new JsonObject().put("jobId", r.getLong(0))

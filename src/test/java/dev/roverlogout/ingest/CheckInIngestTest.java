@@ -108,6 +108,10 @@ class CheckInIngestTest {
                 .containsExactly("cancelled");
         assertThat(http.get(gw.managementPort(), "/metrics", null).bodyAsString())
                 .containsPattern("rlg_disassociations_total\\{environment=\"ready\",outcome=\"cancelled\"} [1-9]");
+        JsonObject job = http.get(gw.managementPort(), "/admin/devices/dev-fence/history", TestGateway.ADMIN).bodyAsJsonObject()
+                .getJsonArray("jobs").getJsonObject(0);
+        assertThat(job.getValue("checkedOutDuringCallAt")).as("no call was under way: the job never left the queue").isNull();
+        assertThat(job.getString("cancelledByCheckOutAt")).startsWith("2026-11-29T07:10");
     }
 
     @Test
@@ -125,6 +129,10 @@ class CheckInIngestTest {
                 .containsExactly("cancel_race");
         assertThat(http.get(gw.managementPort(), "/metrics", null).bodyAsString())
                 .contains("rlg_checkout_races_total{environment=\"ready\"} 1.0");
+        JsonObject job = http.get(gw.managementPort(), "/admin/devices/dev-race/history", TestGateway.ADMIN).bodyAsJsonObject()
+                .getJsonArray("jobs").getJsonObject(0);
+        assertThat(job.getString("checkedOutDuringCallAt")).startsWith("2026-11-29T07:10");
+        assertThat(job.getValue("cancelledByCheckOutAt")).isNull();
     }
 
     @Test
@@ -192,6 +200,11 @@ class CheckInIngestTest {
         assertThat(errors.getJsonObject(0).getString("message")).contains("epicRoverEpicMobileDeviceID");
         assertThat(errors.getJsonObject(1).getInteger("index")).isEqualTo(2);
         assertThat(errors.getJsonObject(1).getString("field")).isEqualTo("occurredAt");
+        assertThat(r.bodyAsJsonObject().getString("detail")).as("the detail says where, too")
+                .contains("events[1].deviceId").contains("events[2].occurredAt");
+        HttpResponse<Buffer> one = ingest(batch(checkIn("aon-4", "ready", "dev-aon", "2026-11-29T07:00:00Z"),
+                checkIn("aon-5", "ready", "dev-aon-5", "yesterday")));
+        assertThat(one.bodyAsJsonObject().getString("detail")).startsWith("events[1].occurredAt: must be");
         assertThat(events("aon-")).isZero();
     }
 
@@ -202,6 +215,9 @@ class CheckInIngestTest {
                 "application/json", Buffer.buffer("{\"eventId\": "));
         assertThat(malformed.statusCode()).isEqualTo(400);
         assertThat(malformed.bodyAsJsonObject().getString("type")).isNotBlank();
+        HttpResponse<Buffer> twoLines = http.postRaw(gw.publicPort(), "/v1/checkins", TestGateway.INGEST,
+                "application/json", Buffer.buffer("{\"events\": [\n  {\"eventId\": \"x\",, \"deviceId\": \"d\"}]}"));
+        assertThat(twoLines.bodyAsJsonObject().getString("detail")).as("where the JSON broke").contains("line 2, column");
         HttpResponse<Buffer> missing = ingest(new JsonObject().put("eventId", "m-1").put("environmentId", "ready")
                 .put("occurredAt", "2026-11-29T07:00:00Z"));
         assertThat(missing.statusCode()).isEqualTo(400);
@@ -249,7 +265,11 @@ class CheckInIngestTest {
         HttpResponse<Buffer> none = http.post(gw.publicPort(), "/v1/checkins", null, e);
         assertThat(none.statusCode()).isEqualTo(401);
         assertThat(none.getHeader("WWW-Authenticate")).startsWith("Bearer");
-        assertThat(http.post(gw.publicPort(), "/v1/checkins", "wrong-token-wrong-token", e).statusCode()).isEqualTo(401);
+        HttpResponse<Buffer> unknown = http.post(gw.publicPort(), "/v1/checkins", "wrong-token-wrong-token", e);
+        assertThat(unknown.statusCode()).isEqualTo(401);
+        assertThat(unknown.bodyAsJsonObject().getString("detail")).as("where ingest tokens come from, naming no path")
+                .contains("auth.ingestToken").contains("RLG_AUTH_INGESTTOKEN").contains("credentials")
+                .doesNotContain("/tmp").doesNotContain(TestGateway.INGEST);
         assertThat(http.post(gw.publicPort(), "/v1/checkins", TestGateway.ADMIN, e).statusCode()).isEqualTo(403);
         assertThat(events("auth-")).isZero();
     }

@@ -73,7 +73,9 @@ class ImageEntrypointTest {
 
         GatewayProcess gw = GatewayProcess.start(app, env, List.of(), cmd);
         try {
-            assertThat(Files.readString(gw.log())).contains("Picked up JAVA_TOOL_OPTIONS");
+            assertThat(Files.readString(gw.log())).contains("Picked up JAVA_TOOL_OPTIONS")
+                    .as("no Micrometer warning at start").doesNotContain("MeterFilter is being configured after")
+                    .doesNotContain("has been already registered");
             assertThat(gw.terminate(Duration.ofSeconds(grace))).as("exit code after SIGTERM; see " + gw.log()).isZero();
         } finally {
             gw.close();

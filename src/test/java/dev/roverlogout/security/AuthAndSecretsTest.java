@@ -155,8 +155,16 @@ class AuthAndSecretsTest {
                 HttpResponse<Buffer> res = call(r, gw.publicPort(), token);
                 assertThat(res.statusCode()).as(r.method() + " " + r.path() + " on the public port").isEqualTo(404);
                 HostileOracle.assertProblem(res, r.path());
+                assertThat(res.bodyAsJsonObject().getString("detail")).as("which port serves it")
+                        .contains("management port").contains("management.port");
             }
         }
+        HttpResponse<Buffer> ingestThere = http.post(gw.managementPort(), "/v1/checkins", TestGateway.INGEST, new JsonObject());
+        assertThat(ingestThere.statusCode()).isEqualTo(404);
+        assertThat(ingestThere.bodyAsJsonObject().getString("detail")).contains("public port").contains("http.port");
+        HttpResponse<Buffer> unknown = http.get(gw.managementPort(), "/admin/environments", "not-a-token-of-ours-0123456789");
+        assertThat(unknown.bodyAsJsonObject().getString("detail")).as("where admin tokens come from")
+                .contains("auth.adminToken").contains("tokens.properties").doesNotContain(TestGateway.ADMIN);
     }
 
     @Test
