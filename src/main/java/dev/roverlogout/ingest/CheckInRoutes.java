@@ -57,6 +57,7 @@ public final class CheckInRoutes implements RouteMount {
         router.post("/v1/checkins")
                 .handler((PlatformHandler) ctx -> { // first, so that refusals (401, 413, ...) carry it too
                     ctx.put(REQUEST_ID_KEY, requestId(ctx));
+                    metrics.ingestRequest(); // every ingest request: the denominator of the refusal ratio alert
                     ctx.next();
                 })
                 .handler(auth)

@@ -33,6 +33,7 @@ public final class GatewayMetrics {
     private final Map<String, AtomicLong> gauges = new ConcurrentHashMap<>();
     private final Counter commits;
     private final DistributionSummary groupEvents;
+    private final Counter ingestRequests;
     private final AtomicLong databaseUp = new AtomicLong(1);
     private final AtomicLong eventLoopLagNanos = new AtomicLong();
     private final AtomicLong retentionLastRun = new AtomicLong();
@@ -62,6 +63,8 @@ public final class GatewayMetrics {
                 return id.getName().equals("system.cpu.count") ? id.withName("system.cpu.cores") : id;
             }
         });
+        this.ingestRequests = Counter.builder("rlg.ingest.requests")
+                .description("POST /v1/checkins requests received, whatever their answer").register(registry);
         this.commits = Counter.builder("rlg.ingest.commits")
                 .description("Ingest transactions committed (one per group of concurrent requests)").register(registry);
         this.groupEvents = DistributionSummary.builder("rlg.ingest.group.events")
@@ -190,6 +193,11 @@ public final class GatewayMetrics {
     }
 
     /** {@code rlg_ingest_rejected_total{reason}}: requests answered with an error, by reason. */
+    /** A {@code POST /v1/checkins} request arrived (counted before anything is checked; any outcome). */
+    public void ingestRequest() {
+        ingestRequests.increment();
+    }
+
     public void ingestRejected(String reason) {
         counters.computeIfAbsent("x|" + reason, k -> Counter.builder("rlg.ingest.rejected")
                 .description("Ingest requests refused, by reason")

@@ -142,7 +142,13 @@ class KubernetesManifestsTest {
     }
 
     static List<Map<String, Object>> render(String overlay) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("kubectl", "kustomize", "k8s/overlays/" + overlay).redirectErrorStream(true).start();
+        Process p;
+        try {
+            p = new ProcessBuilder("kubectl", "kustomize", "k8s/overlays/" + overlay).redirectErrorStream(true).start();
+        } catch (IOException e) {
+            throw new AssertionError("kubectl is needed to render k8s/overlays/" + overlay + " (Debian/Ubuntu: the "
+                    + "kubectl package from the Kubernetes apt repository, or a kubectl binary on PATH): " + e.getMessage());
+        }
         byte[] out = p.getInputStream().readAllBytes();
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
         String text = new String(out, StandardCharsets.UTF_8);
