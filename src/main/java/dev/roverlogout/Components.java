@@ -42,6 +42,7 @@ import dev.roverlogout.maintenance.RetentionCleaner;
 import dev.roverlogout.metrics.GatewayMetrics;
 import dev.roverlogout.store.AuditStore;
 import dev.roverlogout.store.CredentialStore;
+import dev.roverlogout.store.DeadLetterReplay;
 import dev.roverlogout.store.EnvironmentCache;
 import dev.roverlogout.store.EnvironmentDirectory;
 import dev.roverlogout.store.EnvironmentStore;
@@ -133,7 +134,8 @@ record Components(Pool pool, SigningKeyStore signingKeys, EnvironmentCache envir
         KeyRoutes keyRoutes = new KeyRoutes(signingKeys, foundation.masterKey(), config.keys(), config.publicBaseUrl());
         EnvironmentRoutes environmentRoutes = new EnvironmentRoutes(environmentStore, directory, keyRoutes,
                 new ConnectionTester(vertx, epicWeb, tokens, config.publicBaseUrl()), config.publicBaseUrl(), audit);
-        OperationsRoutes operations = new OperationsRoutes(new OperationsStore(pool), environmentStore, audit, queueStats::lastHour);
+        OperationsRoutes operations = new OperationsRoutes(new OperationsStore(pool), new DeadLetterReplay(pool),
+                environmentStore, audit, queueStats::lastHour);
         ConnectionGuard managementGuard = new ConnectionGuard(config.connections());
         Deployment<ManagementApi> managementApi = new Deployment<>("management API", vertx, () -> new ManagementApi(
                 new GatewayConfig.Endpoint(config.management().host(), foundation.managementPort()), adminAuth, metrics,

@@ -6,6 +6,7 @@ import java.util.List;
 import dev.roverlogout.auth.Principal;
 import dev.roverlogout.http.Problem;
 import dev.roverlogout.http.RouteMount;
+import dev.roverlogout.store.DeadLetterReplay;
 import dev.roverlogout.store.EnvironmentStore;
 import dev.roverlogout.store.OperationsStore;
 import io.vertx.core.Future;
@@ -22,17 +23,19 @@ public final class OperationsRoutes implements RouteMount {
     static final int MAX_REPLAY_IDS = 1000;
 
     private final OperationsStore store;
+    private final DeadLetterReplay replays;
     private final EnvironmentStore environments;
 
     private final Audit audit;
     private final java.util.function.Function<String, java.util.SortedMap<Long, Long>> depthLastHour;
 
     /** @param depthLastHour an environment's queue depth per epoch minute over the last hour (queue statistics) */
-    public OperationsRoutes(OperationsStore store, EnvironmentStore environments, Audit audit,
+    public OperationsRoutes(OperationsStore store, DeadLetterReplay replays, EnvironmentStore environments, Audit audit,
                             java.util.function.Function<String, java.util.SortedMap<Long, Long>> depthLastHour) {
         this.audit = audit;
         this.depthLastHour = depthLastHour;
         this.store = store;
+        this.replays = replays;
         this.environments = environments;
     }
 
@@ -150,18 +153,18 @@ public final class OperationsRoutes implements RouteMount {
                     return Future.failedFuture(EnvironmentRoutes.notFound(id));
                 }
                 Audit.about(ctx, found.get().tenantId(), "environment/" + id + "/dead-letters");
-                return store.replayEnvironment(id).compose(r -> audited(ctx, r));
+                return replays.replayEnvironment(id).compose(r -> audited(ctx, r));
             });
         }
         Audit.about(ctx, Principal.of(ctx).onlyTenant().orElse(null), "dead-letters");
-        return store.replay(jobIds, tenants(ctx)).compose(r -> audited(ctx, r));
+        return replays.replay(jobIds, tenants(ctx)).compose(r -> audited(ctx, r));
     }
 
     /**
      * The answer, and what the audit row says: the jobs replayed and their environments' tenants (the row belongs to
      * that tenant when there is one, so its people see that their dead letters were replayed).
      */
-    private Future<JsonObject> audited(RoutingContext ctx, OperationsStore.Replay r) {
+    private Future<JsonObject> audited(RoutingContext ctx, DeadLetterReplay.Replay r) {
         JsonObject json = r.toJson();
         return environments.list().map(all -> {
             java.util.Set<String> tenants = new java.util.TreeSet<>();

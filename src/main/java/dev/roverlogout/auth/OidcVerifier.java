@@ -3,7 +3,6 @@ package dev.roverlogout.auth;
 import java.text.ParseException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -176,7 +175,7 @@ public final class OidcVerifier implements Service {
         if ("ID".equals(all.get("typ")) || all.containsKey("at_hash")) {
             throw new Rejected("an ID token, not an access token");
         }
-        Set<String> roles = values(all, config.rolesClaim());
+        Set<String> roles = Claims.values(all, config.rolesClaim());
         Principal.Role role = null;
         for (String value : roles) {
             Principal.Role r = Principal.Role.of(value).orElse(null);
@@ -184,8 +183,8 @@ public final class OidcVerifier implements Service {
                 role = r;
             }
         }
-        Set<String> tenants = values(all, config.tenantsClaim());
-        String name = firstText(all, "name", "preferred_username", "email").orElse(claims.getSubject());
+        Set<String> tenants = Claims.values(all, config.tenantsClaim());
+        String name = Claims.firstText(all, "name", "preferred_username", "email").orElse(claims.getSubject());
         if (role == null) {
             throw new Forbidden("the token carries no role (viewer, operator or admin) in the claim "
                     + config.rolesClaim());
@@ -203,41 +202,6 @@ public final class OidcVerifier implements Service {
         Forbidden(String reason) {
             super(reason, null, false, false);
         }
-    }
-
-    /**
-     * The string values of a claim: a JSON array of strings, or one string of values separated by spaces or commas.
-     * {@code path} is a claim name, or a dotted path into nested objects (Keycloak's {@code realm_access.roles}).
-     */
-    static Set<String> values(Map<String, Object> claims, String path) {
-        Object value = claims.containsKey(path) ? claims.get(path) : null;
-        if (value == null && path.contains(".")) {
-            Object at = claims;
-            for (String part : path.split("\\.")) {
-                at = at instanceof Map<?, ?> m ? m.get(part) : null;
-            }
-            value = at;
-        }
-        Set<String> out = new LinkedHashSet<>();
-        if (value instanceof String s) {
-            for (String v : s.split("[\\s,]+")) {
-                if (!v.isEmpty()) {
-                    out.add(v);
-                }
-            }
-        } else if (value instanceof List<?> list) {
-            list.stream().filter(String.class::isInstance).map(String.class::cast).forEach(out::add);
-        }
-        return out;
-    }
-
-    private static java.util.Optional<String> firstText(Map<String, Object> claims, String... names) {
-        for (String n : names) {
-            if (claims.get(n) instanceof String s && !s.isBlank()) {
-                return java.util.Optional.of(s.length() > 200 ? s.substring(0, 200) : s);
-            }
-        }
-        return java.util.Optional.empty();
     }
 
     /** The cached keys, or fresh ones when {@code refresh} or when none are cached or they are older than an hour. */

@@ -219,7 +219,7 @@ class JobStoreTest {
         TestGateway.join(jobs.record(List.of(new JobStore.Outcome(a.id(), "failed", 400, "bad", null)), "r", 1));
         // a locker's delayed, older check-in of the same device arrives and is queued
         http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST, checkIn("js-rp-0", "js-replay", "dev", "2026-11-29T07:00:00Z"));
-        OperationsStore.Replay r = TestGateway.join(new OperationsStore(pool).replay(List.of(a.id()), null));
+        DeadLetterReplay.Replay r = TestGateway.join(new DeadLetterReplay(pool).replay(List.of(a.id()), null));
         assertThat(r.replayed()).isEmpty();
         assertThat(r.skipped()).extracting(o -> o.getString("reason")).containsExactly("superseded");
         assertThat(state(a.id())).isEqualTo("failed");
