@@ -65,7 +65,7 @@ public final class Audit implements RouteMount {
         ctx.put(TENANT, who.onlyTenant().orElse(null));
         ctx.put(TARGET, ctx.normalizedPath());
         changes(ctx, new JsonObject().put("method", method.name())
-                .put("detail", problem == null ? null : problem.toJson(ctx.normalizedPath()).getString("detail")));
+                .put("detail", problem == null ? null : problem.getMessage()));
         record(ctx, "request.refused", Future.failedFuture(problem != null ? problem
                 : new Problem(status, "refused", "Refused", "refused"))).onComplete(x -> ctx.next());
     }
@@ -121,7 +121,7 @@ public final class Audit implements RouteMount {
         String outcome = status < 400 ? "success" : status < 500 ? "refused" : "error";
         JsonObject changes = ctx.get(CHANGES);
         if (changes == null && ar.failed() && ar.cause() instanceof Problem p) {
-            changes = new JsonObject().put("detail", p.toJson(ctx.normalizedPath()).getString("detail")); // why refused
+            changes = new JsonObject().put("detail", p.getMessage()); // why refused
         }
         String target = ctx.get(TARGET);
         AuditStore.Entry entry = new AuditStore.Entry(who.subject(), who.name(),

@@ -71,11 +71,9 @@ public final class EnvironmentRoutes implements RouteMount {
                 status(ctx, EnumSet.of(Status.PAUSED), Status.READY)));
         router.post("/admin/environments/:id/disable").respond(audit.of("environment.disable", ctx ->
                 status(ctx, EnumSet.of(Status.PENDING, Status.READY, Status.PAUSED), Status.DISABLED)));
-        keys.mount(router, store, audit);
+        keys.mount(router, audit);
         router.post("/admin/environments/:id/test-connection").respond(audit.of("environment.test-connection",
-                ctx -> store.get(id(ctx))
-                        .map(found -> found.orElseThrow(() -> notFound(ctx.pathParam("id"))))
-                        .compose(tester::test)
+                ctx -> tester.test(scoped(ctx))
                         .onSuccess(result -> Audit.changes(ctx, new JsonObject().put("result", result.getValue("ok"))
                                 .put("failedStep", failedStep(result))))));
     }
@@ -124,29 +122,29 @@ public final class EnvironmentRoutes implements RouteMount {
     }
 
     private Future<JsonObject> get(RoutingContext ctx) {
-        String id = id(ctx);
-        return store.get(id).map(found -> found.orElseThrow(() -> notFound(id)))
-                .compose(e -> store.statusHistory(id).map(h -> e.toJson(publicBaseUrl).put("statusHistory", h)))
+        Environment e = scoped(ctx);
+        String id = e.id();
+        return store.statusHistory(id).map(h -> e.toJson(publicBaseUrl).put("statusHistory", h))
                 .compose(json -> keys.view(id).map(k -> json.put("keys", k)));
     }
 
     private Future<JsonObject> patch(RoutingContext ctx) {
-        String id = id(ctx);
+        Environment current = scoped(ctx);
+        String id = current.id();
         JsonObject body = jsonBody(ctx, true);
-        return store.get(id).map(found -> found.orElseThrow(() -> notFound(id)))
-                .compose(current -> store.patch(id, EnvironmentValidator.forPatch(body, current)).map(updated -> {
-                    JsonObject after = updated.orElseThrow(() -> notFound(id)).toJson(publicBaseUrl);
-                    Audit.changes(ctx, Audit.diff(current.toJson(publicBaseUrl), after));
-                    return after;
-                }));
+        return store.patch(id, EnvironmentValidator.forPatch(body, current)).map(updated -> {
+            JsonObject after = updated.orElseThrow(() -> notFound(id)).toJson(publicBaseUrl);
+            Audit.changes(ctx, Audit.diff(current.toJson(publicBaseUrl), after));
+            return after;
+        });
     }
 
     private Future<JsonObject> delete(RoutingContext ctx) {
-        String id = id(ctx);
+        Environment before = scoped(ctx);
+        String id = before.id();
         boolean force = "true".equalsIgnoreCase(ctx.queryParams().get("force"));
-        return store.get(id).onSuccess(before -> before.ifPresent(e -> Audit.changes(ctx, new JsonObject()
-                        .put("before", e.toJson(publicBaseUrl)).put("force", force))))
-                .compose(x -> store.delete(id, force)).recover(e -> Future.failedFuture(e instanceof EnvironmentStore.OpenJobs open
+        Audit.changes(ctx, new JsonObject().put("before", before.toJson(publicBaseUrl)).put("force", force));
+        return store.delete(id, force).recover(e -> Future.failedFuture(e instanceof EnvironmentStore.OpenJobs open
                 ? Problem.conflict("environment " + id + " has " + open.count() + " queued or in-flight jobs; "
                         + "DELETE with ?force=true to drop them").with("openJobs", open.count())
                 : e)).map(deleted -> {
@@ -160,7 +158,8 @@ public final class EnvironmentRoutes implements RouteMount {
     }
 
     private Future<JsonObject> status(RoutingContext ctx, Set<Status> from, Status to) {
-        String id = id(ctx);
+        Environment before = scoped(ctx);
+        String id = before.id();
         JsonObject body = jsonBody(ctx, false);
         Object reason = body.getValue("reason");
         if (reason != null && !(reason instanceof String s && s.length() <= 500 && s.indexOf('\u0000') < 0
@@ -170,13 +169,10 @@ public final class EnvironmentRoutes implements RouteMount {
                     java.util.List.of(new Problem.FieldError(null, "reason",
                             "must be a string of at most 500 characters, without NUL or unpaired surrogates")));
         }
-        Audit.changes(ctx, new JsonObject().put("status", new JsonObject().put("after", to.name())).put("reason", reason));
-        return store.get(id).compose(before -> {
-            before.ifPresent(e -> Audit.changes(ctx, new JsonObject().put("status", new JsonObject()
-                    .put("before", e.status().name()).put("after", to.name())).put("reason", reason)));
-            return store.changeStatus(id, from, to, Principal.of(ctx).subject(),
-                    (String) Optional.ofNullable(reason).orElse(ctx.request().path()));
-        }).recover(e -> Future.failedFuture(e instanceof EnvironmentStore.TransitionRefused r
+        Audit.changes(ctx, new JsonObject().put("status", new JsonObject()
+                .put("before", before.status().name()).put("after", to.name())).put("reason", reason));
+        return store.changeStatus(id, from, to, Principal.of(ctx).subject(),
+                (String) Optional.ofNullable(reason).orElse(ctx.request().path())).recover(e -> Future.failedFuture(e instanceof EnvironmentStore.TransitionRefused r
                         ? Problem.conflict(r.getMessage()) : e))
                 .map(changed -> changed.orElseThrow(() -> notFound(id)).toJson(publicBaseUrl));
     }
@@ -191,6 +187,12 @@ public final class EnvironmentRoutes implements RouteMount {
             throw notFound(id == null ? "" : id.replace('\u0000', '?'));
         }
         return id;
+    }
+
+    /** The environment of the path, as the scope guard read it; an id of the wrong shape is a 404 first. */
+    static Environment scoped(RoutingContext ctx) {
+        id(ctx);
+        return TenantScope.scopedEnvironment(ctx);
     }
 
     static Problem notFound(String id) {

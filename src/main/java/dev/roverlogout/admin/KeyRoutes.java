@@ -11,7 +11,7 @@ import dev.roverlogout.epic.KeyRing;
 import dev.roverlogout.epic.MasterKey;
 import dev.roverlogout.epic.SigningKeys;
 import dev.roverlogout.http.Problem;
-import dev.roverlogout.store.EnvironmentStore;
+import dev.roverlogout.store.Environment;
 import dev.roverlogout.store.SigningKeyRow;
 import dev.roverlogout.store.SigningKeyStore;
 import io.vertx.core.Future;
@@ -41,9 +41,9 @@ public final class KeyRoutes {
         this.publicBaseUrl = publicBaseUrl;
     }
 
-    void mount(Router router, EnvironmentStore environments, Audit audit) {
+    void mount(Router router, Audit audit) {
         router.post("/admin/environments/:id/keys/rotate").respond(audit.of("environment.rotate-key",
-                ctx -> rotate(ctx, environments)));
+                this::rotate));
         router.get("/admin/environments/:id/public-key.pem").handler(this::certificate);
     }
 
@@ -71,10 +71,10 @@ public final class KeyRoutes {
         });
     }
 
-    private Future<JsonObject> rotate(RoutingContext ctx, EnvironmentStore environments) {
-        String id = EnvironmentRoutes.id(ctx);
-        return environments.get(id).map(found -> found.orElseThrow(() -> EnvironmentRoutes.notFound(id)))
-                .compose(e -> newKey(ctx.vertx(), id, e.signingAlgorithm(), config.rotationGrace()))
+    private Future<JsonObject> rotate(RoutingContext ctx) {
+        Environment e = EnvironmentRoutes.scoped(ctx);
+        String id = e.id();
+        return newKey(ctx.vertx(), id, e.signingAlgorithm(), config.rotationGrace())
                 .compose(key -> store.insert(key).map(key))
                 .map(key -> {
                     ctx.response().setStatusCode(201);

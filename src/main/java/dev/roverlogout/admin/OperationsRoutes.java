@@ -86,9 +86,8 @@ public final class OperationsRoutes implements RouteMount {
      * minutes before it started). For the console's chart.
      */
     private Future<JsonObject> activity(RoutingContext ctx) {
-        String id = EnvironmentRoutes.id(ctx);
-        return visible(ctx, id).compose(known -> known ? store.finishedPerMinute(id)
-                : Future.failedFuture(EnvironmentRoutes.notFound(id))).map(calls -> {
+        String id = EnvironmentRoutes.scoped(ctx).id(); // the scope guard found it and the caller may see it
+        return store.finishedPerMinute(id).map(calls -> {
                     java.util.SortedMap<Long, Long> depth = depthLastHour.apply(id);
                     long now = System.currentTimeMillis() / 60_000;
                     JsonArray minutes = new JsonArray();

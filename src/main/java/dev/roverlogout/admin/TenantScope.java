@@ -3,6 +3,7 @@ package dev.roverlogout.admin;
 import dev.roverlogout.auth.Principal;
 import dev.roverlogout.http.Problem;
 import dev.roverlogout.http.RouteMount;
+import dev.roverlogout.store.Environment;
 import dev.roverlogout.store.EnvironmentStore;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.Router;
@@ -18,6 +19,8 @@ import io.vertx.ext.web.RoutingContext;
  * <p>Regex routes, so that these guards are not themselves routes in {@code router.getRoutes()} walks.
  */
 public final class TenantScope implements RouteMount {
+    private static final String ENVIRONMENT = "rlg.scope.environment";
+
     private final EnvironmentStore environments;
 
     public TenantScope(EnvironmentStore environments) {
@@ -47,8 +50,21 @@ public final class TenantScope implements RouteMount {
                 return;
             }
             Audit.about(ctx, found.get().tenantId(), "environment/" + id);
+            ctx.put(ENVIRONMENT, found.get());
             ctx.next();
         }).onFailure(ctx::fail);
+    }
+
+    /**
+     * The environment the path names, as this guard read it (the routes under an environment use it instead of
+     * reading it again); only for a path whose id has the shape of an environment id (others are a 404 before).
+     */
+    static Environment scopedEnvironment(RoutingContext ctx) {
+        Environment e = ctx.get(ENVIRONMENT);
+        if (e == null) {
+            throw new IllegalStateException("no environment: the route must be mounted behind TenantScope");
+        }
+        return e;
     }
 
     private void tenant(RoutingContext ctx) {

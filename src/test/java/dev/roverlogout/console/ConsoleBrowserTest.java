@@ -98,10 +98,8 @@ class ConsoleBrowserTest {
                         + "return r ? [...r.cells].map(c => c.textContent) : null;", environmentId);
     }
 
-    /** The text of the element with this id, or null; read in one script (no stale element between find and read). */
     private String text(String elementId) {
-        return (String) ((org.openqa.selenium.JavascriptExecutor) driver).executeScript(
-                "const e = document.getElementById(arguments[0]); return e ? e.textContent : null;", elementId);
+        return browser.text(elementId);
     }
 
     private String awaitText(String elementId, java.util.function.Predicate<String> ok) {

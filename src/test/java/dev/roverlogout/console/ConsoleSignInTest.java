@@ -12,7 +12,6 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.openqa.selenium.By;
-import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 
@@ -88,8 +87,7 @@ class ConsoleSignInTest {
     }
 
     private String text(String id) {
-        return (String) ((JavascriptExecutor) driver).executeScript(
-                "const e = document.getElementById(arguments[0]); return e ? e.textContent : null;", id);
+        return browser.text(id);
     }
 
     private void signOut() {

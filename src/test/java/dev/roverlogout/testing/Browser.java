@@ -73,6 +73,12 @@ public final class Browser implements AutoCloseable {
         return new WebDriverWait(driver, Duration.ofSeconds(seconds), Duration.ofMillis(100)).until(condition);
     }
 
+    /** The text of the element with this id, or null; read in one script (no stale element between find and read). */
+    public String text(String elementId) {
+        return (String) driver.executeScript(
+                "const e = document.getElementById(arguments[0]); return e ? e.textContent : null;", elementId);
+    }
+
     /** Saves a screenshot as {@code target/console-screenshots/prefix-NN-name.png}. */
     public Path screenshot(String name) {
         try {
