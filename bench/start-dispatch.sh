@@ -30,7 +30,7 @@ printf 'host: 127.0.0.1\nport: %s\ninstances: []\n' "$SIM_PORT" > epic-sim.yaml
 java ${SIM_JAVA_OPTS:-} -jar "$ROOT/target/rover-logout-gateway.jar" epic-sim --config epic-sim.yaml > sim.log 2>&1 &
 SIM=$!
 RLG_INGEST_RATELIMITPERSECOND=${RLG_INGEST_RATELIMITPERSECOND:-0} RLG_HTTP_HOST=127.0.0.1 RLG_HTTP_PORT=$PUB_PORT RLG_MANAGEMENT_PORT=$MGMT_PORT \
-  RLG_PUBLICBASEURL=http://127.0.0.1:$PUB_PORT RLG_LOGGING_FORMAT=plain RLG_DISPATCH_ENABLED=true \
+  RLG_PUBLICBASEURL=http://127.0.0.1:$PUB_PORT RLG_LOGGING_FORMAT=plain RLG_DISPATCH_ENABLED=true RLG_EPIC_ALLOWPRIVATENETWORKS=true \
   java ${JAVA_OPTS:-} -jar "$ROOT/target/rover-logout-gateway.jar" > gateway.log 2>&1 &
 GW=$!
 for _ in $(seq 1 90); do curl -sf "localhost:$MGMT_PORT/health/ready" >/dev/null && break; sleep 1; done

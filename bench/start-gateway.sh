@@ -7,7 +7,7 @@ WORK=$(mktemp -d /tmp/rlg-bench.XXXX)
 cd "$WORK"
 # ingest is measured alone: the "bench" environment points at an Epic that does not exist, and lanes retrying
 # it would add their own load (set RLG_DISPATCH_ENABLED=true to include them)
-RLG_INGEST_RATELIMITPERSECOND=${RLG_INGEST_RATELIMITPERSECOND:-0} RLG_HTTP_HOST=127.0.0.1 RLG_LOGGING_FORMAT=plain RLG_DISPATCH_ENABLED=${RLG_DISPATCH_ENABLED:-false} java ${JAVA_OPTS:-} -jar "$ROOT/target/rover-logout-gateway.jar" > gateway.log 2>&1 &
+RLG_INGEST_RATELIMITPERSECOND=${RLG_INGEST_RATELIMITPERSECOND:-0} RLG_HTTP_HOST=127.0.0.1 RLG_LOGGING_FORMAT=plain RLG_EPIC_ALLOWPRIVATENETWORKS=true RLG_DISPATCH_ENABLED=${RLG_DISPATCH_ENABLED:-false} java ${JAVA_OPTS:-} -jar "$ROOT/target/rover-logout-gateway.jar" > gateway.log 2>&1 &
 GW=$!
 cleanup() { kill "$GW" 2>/dev/null || true; wait "$GW" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT INT TERM

@@ -38,7 +38,7 @@ printf 'host: 127.0.0.1\nport: %s\ninstances: []\n' "$SIM_PORT" > "$OUT/epic-sim
 java -jar "$JAR" epic-sim --config "$OUT/epic-sim.yaml" > "$OUT/sim.log" 2>&1 &
 SIM=$!
 (cd "$OUT" && RLG_HTTP_HOST=127.0.0.1 RLG_HTTP_PORT=$PUB_PORT RLG_MANAGEMENT_PORT=$MGMT_PORT \
-  RLG_PUBLICBASEURL=http://127.0.0.1:$PUB_PORT RLG_LOGGING_FORMAT=plain RLG_DISPATCH_ENABLED=true \
+  RLG_PUBLICBASEURL=http://127.0.0.1:$PUB_PORT RLG_LOGGING_FORMAT=plain RLG_DISPATCH_ENABLED=true RLG_EPIC_ALLOWPRIVATENETWORKS=true \
   RLG_INGEST_RATELIMITPERSECOND=${RLG_INGEST_RATELIMITPERSECOND:-0} \
   exec java ${JAVA_OPTS:-} -jar "$JAR" > "$OUT/gateway.log" 2>&1) &
 GW=$!

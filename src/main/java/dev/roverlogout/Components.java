@@ -133,7 +133,7 @@ record Components(Pool pool, SigningKeyStore signingKeys, EnvironmentCache envir
         Audit audit = new Audit(new AuditStore(pool));
         KeyRoutes keyRoutes = new KeyRoutes(signingKeys, foundation.masterKey(), config.keys(), config.publicBaseUrl());
         EnvironmentRoutes environmentRoutes = new EnvironmentRoutes(environmentStore, directory, keyRoutes,
-                new ConnectionTester(vertx, epicWeb, tokens, config.publicBaseUrl()), config.publicBaseUrl(), audit);
+                new ConnectionTester(vertx, epicWeb, tokens, config.publicBaseUrl(), config.epic().allowPrivateNetworks()), config.publicBaseUrl(), audit);
         OperationsRoutes operations = new OperationsRoutes(new OperationsStore(pool), new DeadLetterReplay(pool),
                 environmentStore, audit, queueStats::lastHour);
         ConnectionGuard managementGuard = new ConnectionGuard(config.connections());

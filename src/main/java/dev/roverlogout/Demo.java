@@ -56,6 +56,7 @@ public final class Demo {
         env.put("RLG_AUTH_INGESTTOKEN", "");
         env.put("RLG_DISPATCH_ENABLED", "true");
         env.put("RLG_EPIC_READINESSPROBEINTERVAL", "1s");
+        env.put("RLG_EPIC_ALLOWPRIVATENETWORKS", "true"); // the sandbox's simulated Epic listens on loopback
         env.put("RLG_LOGGING_FORMAT", "plain"); // the demo runs in a terminal, next to the printed commands
         return ConfigLoader.load(file, env);
     }

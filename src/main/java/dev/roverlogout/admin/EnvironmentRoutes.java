@@ -1,6 +1,9 @@
 package dev.roverlogout.admin;
 
+import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -95,14 +98,19 @@ public final class EnvironmentRoutes implements RouteMount {
         if (!body.containsKey("tenantId") && who.onlyTenant().isPresent()) {
             body = body.copy().put("tenantId", who.onlyTenant().get()); // a hospital's admin need not name their tenant
         }
-        Environment candidate = EnvironmentValidator.forCreate(body);
+        boolean privateAllowed = privateAllowed(who);
+        Environment candidate = EnvironmentValidator.forCreate(body, privateAllowed);
         if (!who.sees(candidate.tenantId())) {
             // as if it did not exist (another tenant's id is not revealed), and not in that tenant's audit trail
             Audit.about(ctx, who.onlyTenant().orElse(null), "environment/" + candidate.id());
             throw noTenant(candidate.tenantId());
         }
         Audit.about(ctx, candidate.tenantId(), "environment/" + candidate.id());
-        return keys.newKey(ctx.vertx(), candidate.id(), candidate.signingAlgorithm(), java.time.Duration.ZERO)
+        Map<String, Object> urls = new java.util.HashMap<>();
+        urls.put("interconnectUrl", candidate.interconnectUrl());
+        urls.put("tokenAudience", candidate.tokenAudience());
+        return namesAllowed(urls, privateAllowed)
+                .compose(v -> keys.newKey(ctx.vertx(), candidate.id(), candidate.signingAlgorithm(), java.time.Duration.ZERO))
                 .compose(key -> store.create(candidate, key, who.subject()))
                 .recover(e -> Future.failedFuture(e instanceof io.vertx.pgclient.PgException pg && "23503".equals(pg.getSqlState())
                         ? noTenant(candidate.tenantId()) : e))
@@ -113,6 +121,40 @@ public final class EnvironmentRoutes implements RouteMount {
             JsonObject json = e.toJson(publicBaseUrl);
             Audit.changes(ctx, new JsonObject().put("after", json));
             return json;
+        });
+    }
+
+    /**
+     * Loopback and private networks: only when the platform allows them, and only to platform administrators (a
+     * hospital's own admin never points the gateway into the network it runs in).
+     */
+    private boolean privateAllowed(Principal who) {
+        return tester.privateNetworks() && who.allTenants();
+    }
+
+    /**
+     * Fails with a 400 naming the field when a URL among {@code fields} (interconnectUrl, tokenAudience) names a host
+     * that resolves to an address the gateway may not call; literals were judged by the validator already.
+     */
+    private Future<Void> namesAllowed(Map<String, Object> fields, boolean privateAllowed) {
+        List<String> names = new ArrayList<>();
+        List<Future<String>> checks = new ArrayList<>();
+        for (String field : List.of("interconnectUrl", "tokenAudience")) {
+            if (fields.get(field) instanceof String url) {
+                names.add(field);
+                checks.add(tester.refusedName(java.net.URI.create(url).getHost(), privateAllowed));
+            }
+        }
+        return Future.all(checks).compose(all -> {
+            List<Problem.FieldError> errors = new ArrayList<>();
+            for (int i = 0; i < names.size(); i++) {
+                if (checks.get(i).result() != null) {
+                    errors.add(new Problem.FieldError(null, names.get(i), checks.get(i).result()));
+                }
+            }
+            return errors.isEmpty() ? Future.succeededFuture()
+                    : Future.failedFuture(Problem.validation(errors.size() == 1 ? errors.get(0).field() + " "
+                            + errors.get(0).message() : errors.size() + " fields are invalid", errors));
         });
     }
 
@@ -132,7 +174,9 @@ public final class EnvironmentRoutes implements RouteMount {
         Environment current = scoped(ctx);
         String id = current.id();
         JsonObject body = jsonBody(ctx, true);
-        return store.patch(id, EnvironmentValidator.forPatch(body, current)).map(updated -> {
+        boolean privateAllowed = privateAllowed(Principal.of(ctx));
+        Map<String, Object> fields = EnvironmentValidator.forPatch(body, current, privateAllowed);
+        return namesAllowed(fields, privateAllowed).compose(v -> store.patch(id, fields)).map(updated -> {
             JsonObject after = updated.orElseThrow(() -> notFound(id)).toJson(publicBaseUrl);
             Audit.changes(ctx, Audit.diff(current.toJson(publicBaseUrl), after));
             return after;

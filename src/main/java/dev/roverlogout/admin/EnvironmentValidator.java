@@ -38,8 +38,11 @@ public final class EnvironmentValidator {
         this.body = body;
     }
 
-    /** A complete new environment (status PENDING), or a 400 problem. */
-    public static Environment forCreate(JsonObject body) {
+    /**
+     * A complete new environment (status PENDING), or a 400 problem. {@code privateAllowed}: whether its URLs may name
+     * loopback and private networks (the platform allows them and a platform administrator asks).
+     */
+    public static Environment forCreate(JsonObject body, boolean privateAllowed) {
         EnvironmentValidator v = new EnvironmentValidator(body);
         v.refuseUnknown(true);
         String id = v.string("id", true, 64);
@@ -52,7 +55,7 @@ public final class EnvironmentValidator {
         }
         Map<String, Object> f = v.fields(true);
         boolean insecure = (Boolean) f.getOrDefault("allowInsecure", false);
-        v.checkUrls(f, insecure);
+        v.checkUrls(f, insecure, privateAllowed, privateAllowed);
         v.throwIfInvalid();
         double rate = (Double) f.get("rateLimitPerSecond");
         return new Environment(id, (String) f.getOrDefault("displayName", id), (String) f.get("interconnectUrl"),
@@ -65,8 +68,12 @@ public final class EnvironmentValidator {
                 tenant == null ? DEFAULT_TENANT : tenant);
     }
 
-    /** The fields a PATCH names, validated against the merged result; or a 400 problem. */
-    public static Map<String, Object> forPatch(JsonObject body, Environment current) {
+    /**
+     * The fields a PATCH names, validated against the merged result; or a 400 problem. The private-network rule
+     * ({@code privateAllowed}) applies to the URLs the PATCH names: a URL a platform administrator set stays when a
+     * hospital's admin renames the environment.
+     */
+    public static Map<String, Object> forPatch(JsonObject body, Environment current, boolean privateAllowed) {
         EnvironmentValidator v = new EnvironmentValidator(body);
         v.refuseUnknown(false);
         Map<String, Object> f = v.fields(false);
@@ -74,7 +81,8 @@ public final class EnvironmentValidator {
         merged.put("interconnectUrl", current.interconnectUrl());
         merged.put("tokenAudience", current.tokenAudience());
         merged.putAll(f);
-        v.checkUrls(merged, (Boolean) f.getOrDefault("allowInsecure", current.allowInsecure()));
+        v.checkUrls(merged, (Boolean) f.getOrDefault("allowInsecure", current.allowInsecure()),
+                privateAllowed || !f.containsKey("interconnectUrl"), privateAllowed || !f.containsKey("tokenAudience"));
         v.throwIfInvalid();
         return f;
     }
@@ -122,12 +130,12 @@ public final class EnvironmentValidator {
         return f;
     }
 
-    private void checkUrls(Map<String, Object> f, boolean insecure) {
-        url("interconnectUrl", (String) f.get("interconnectUrl"), insecure);
-        url("tokenAudience", (String) f.get("tokenAudience"), insecure);
+    private void checkUrls(Map<String, Object> f, boolean insecure, boolean privateUrl, boolean privateAudience) {
+        url("interconnectUrl", (String) f.get("interconnectUrl"), insecure, privateUrl);
+        url("tokenAudience", (String) f.get("tokenAudience"), insecure, privateAudience);
     }
 
-    private void url(String field, String value, boolean insecure) {
+    private void url(String field, String value, boolean insecure, boolean privateAllowed) {
         if (value == null) {
             return;
         }
@@ -137,9 +145,9 @@ public final class EnvironmentValidator {
                 error(field, "must be an absolute URL without credentials, query or fragment");
             } else if (!"https".equals(uri.getScheme()) && !(insecure && "http".equals(uri.getScheme()))) {
                 error(field, "must use https (plain http only with allowInsecure: true, for tests and the simulator)");
-            } else if (OutboundAddresses.refusedHost(uri.getHost()) != null) {
+            } else if (OutboundAddresses.refusedHost(uri.getHost(), privateAllowed) != null) {
                 // SSRF: refused even with allowInsecure, which is about TLS, not about where requests may go
-                error(field, "host " + uri.getHost() + " " + OutboundAddresses.refusedHost(uri.getHost()));
+                error(field, "host " + uri.getHost() + " " + OutboundAddresses.refusedHost(uri.getHost(), privateAllowed));
             }
         } catch (URISyntaxException e) {
             error(field, "is not a valid URL");

@@ -132,7 +132,7 @@ public final class ConfigLoader {
                         values.positive("ingest.commitTimeout"), values.duration("ingest.groupCommit.window"),
                         values.intIn("ingest.groupCommit.maxEvents", 1, 100_000), values.intIn("ingest.groupCommit.writers", 1, 64),
                         values.intIn("ingest.rateLimitPerSecond", 0, 10_000_000)),
-                new GatewayConfig.Epic(values.positive("epic.readinessProbeInterval")),
+                new GatewayConfig.Epic(values.positive("epic.readinessProbeInterval"), values.bool("epic.allowPrivateNetworks")),
                 new GatewayConfig.Keys(values.duration("keys.rotationGrace"), values.duration("keys.retireAfter")),
                 new GatewayConfig.Dispatch(values.bool("dispatch.enabled"), values.positive("dispatch.leaseDuration"), values.positive("dispatch.pollInterval"),
                         values.intIn("dispatch.batchSize", 1, 10_000), values.positive("dispatch.maxAge"),

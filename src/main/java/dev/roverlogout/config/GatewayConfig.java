@@ -63,6 +63,7 @@ public record GatewayConfig(
         d.put("ingest.groupCommit.writers", "2");
         d.put("ingest.rateLimitPerSecond", "10000");
         d.put("epic.readinessProbeInterval", "5m");
+        d.put("epic.allowPrivateNetworks", "false");
         d.put("keys.rotationGrace", "10m");
         d.put("keys.retireAfter", "48h");
         d.put("dispatch.enabled", "true");
@@ -161,7 +162,13 @@ public record GatewayConfig(
                          Duration groupWindow, int groupMaxEvents, int groupWriters, int rateLimitPerSecond) {
     }
 
-    public record Epic(Duration readinessProbeInterval) {
+    /**
+     * @param readinessProbeInterval how often PENDING environments are probed for Epic accepting their key
+     * @param allowPrivateNetworks   whether platform administrators may point an environment at loopback and private
+     *                               networks (the demo, tests and load tests call a simulator on loopback); never
+     *                               tenant-scoped admins, never the unspecified, link-local or metadata addresses
+     */
+    public record Epic(Duration readinessProbeInterval, boolean allowPrivateNetworks) {
     }
 
     public record Keys(Duration rotationGrace, Duration retireAfter) {

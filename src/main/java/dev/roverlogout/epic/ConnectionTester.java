@@ -38,6 +38,7 @@ public final class ConnectionTester {
     private final TokenProvider tokens;
     private final String publicBaseUrl;
     private final Resolver resolver;
+    private final boolean privateNetworks;
 
     /** The system's name resolution (blocking: called on a worker thread); tests give another resolver. */
     @FunctionalInterface
@@ -45,12 +46,16 @@ public final class ConnectionTester {
         InetAddress[] resolve(String host) throws UnknownHostException;
     }
 
-    public ConnectionTester(Vertx vertx, WebClient client, TokenProvider tokens, String publicBaseUrl) {
-        this(vertx, client, tokens, publicBaseUrl, InetAddress::getAllByName);
+    /** {@code privateNetworks}: {@code epic.allowPrivateNetworks} (see {@link OutboundAddresses}). */
+    public ConnectionTester(Vertx vertx, WebClient client, TokenProvider tokens, String publicBaseUrl,
+                            boolean privateNetworks) {
+        this(vertx, client, tokens, publicBaseUrl, InetAddress::getAllByName, privateNetworks);
     }
 
-    public ConnectionTester(Vertx vertx, WebClient client, TokenProvider tokens, String publicBaseUrl, Resolver resolver) {
+    public ConnectionTester(Vertx vertx, WebClient client, TokenProvider tokens, String publicBaseUrl, Resolver resolver,
+                            boolean privateNetworks) {
         this.resolver = resolver;
+        this.privateNetworks = privateNetworks;
         this.vertx = vertx;
         this.client = client;
         this.tokens = tokens;
@@ -91,6 +96,35 @@ public final class ConnectionTester {
                 .put("steps", steps));
     }
 
+    /**
+     * Why the gateway may not call {@code host} once resolved (an address {@link OutboundAddresses} refuses), or
+     * null: for validating a URL's name when an admin sets it. A name that does not resolve (yet) is not refused here;
+     * test-connection's dns step reports it.
+     */
+    public Future<String> refusedName(String host, boolean privateAllowed) {
+        if (OutboundAddresses.isLiteral(host)) {
+            return Future.succeededFuture(null); // judged without DNS by the validator
+        }
+        return vertx.executeBlocking(() -> {
+            try {
+                for (InetAddress a : resolver.resolve(host)) {
+                    String why = OutboundAddresses.refusedAddress(a, privateAllowed);
+                    if (why != null) {
+                        return "host " + host + " resolves to " + a.getHostAddress() + ", which " + why;
+                    }
+                }
+                return null;
+            } catch (UnknownHostException e) {
+                return null;
+            }
+        }, false).timeout(DNS_MILLIS, TimeUnit.MILLISECONDS).otherwise((String) null);
+    }
+
+    /** Whether the platform allows private networks at all ({@code epic.allowPrivateNetworks}). */
+    public boolean privateNetworks() {
+        return privateNetworks;
+    }
+
     private Future<JsonObject> dns(String host) {
         return vertx.executeBlocking(() -> {
             try {
@@ -98,7 +132,7 @@ public final class ConnectionTester {
                 for (InetAddress a : all) {
                     // a name an admin may register (a hospital's DNS) that points at a metadata service: no request
                     // is sent (the steps after dns are skipped)
-                    String why = OutboundAddresses.refusedAddress(a);
+                    String why = OutboundAddresses.refusedAddress(a, privateNetworks);
                     if (why != null) {
                         return step("dns", "failed", host + " resolves to " + a.getHostAddress() + ", which " + why
                                 + ": refused, no request was sent");
@@ -170,10 +204,6 @@ public final class ConnectionTester {
     }
 
     private static String rootMessage(Throwable e) {
-        Throwable t = e;
-        while (t.getCause() != null && t.getCause() != t) {
-            t = t.getCause();
-        }
-        return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+        return EpicOutcome.transportText(e);
     }
 }

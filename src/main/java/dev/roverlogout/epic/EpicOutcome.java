@@ -16,7 +16,8 @@ import io.vertx.core.json.JsonObject;
 public record EpicOutcome(Kind kind, int status, Optional<Duration> retryAfter, String error) {
     public enum Kind { DONE, NOT_ASSOCIATED, RETRY, PERMANENT }
 
-    private static final int MAX_ERROR = 500;
+    /** Epic's messages are a sentence or two; longer text is cut here. */
+    private static final int MAX_ERROR = 300;
 
     public static EpicOutcome classify(int status, String retryAfterHeader, String body) {
         if (status >= 200 && status < 300) {
@@ -33,12 +34,14 @@ public record EpicOutcome(Kind kind, int status, Optional<Duration> retryAfter, 
     }
 
     public static EpicOutcome transportError(Throwable t) {
-        return new EpicOutcome(Kind.RETRY, 0, Optional.empty(), "no answer from Epic: " + truncate(String.valueOf(t.getMessage())));
+        return new EpicOutcome(Kind.RETRY, 0, Optional.empty(), "no answer from Epic: " + transportText(t));
     }
 
     /**
      * Epic's own words from an error body: {@code {"Message","ExceptionMessage"}} or OAuth
-     * {@code {"error","error_description"}}; else the start of the body.
+     * {@code {"error","error_description"}}, cut short. Never the body itself: an admin may point an environment at
+     * any server the SSRF rules allow, and what that server answers must not come back through test-connection or
+     * the device history (the gateway is no proxy for reading internal services).
      */
     public static String errorText(String body) {
         if (body == null || body.isBlank()) {
@@ -50,10 +53,36 @@ public record EpicOutcome(Kind kind, int status, Optional<Duration> retryAfter, 
             if (text.isEmpty()) {
                 text = join(o.getValue("error"), o.getValue("error_description"));
             }
-            return truncate(text.isEmpty() ? body : text);
+            if (!text.isEmpty()) {
+                return truncate(text);
+            }
         } catch (DecodeException | ClassCastException e) {
-            return truncate(body);
+            // not JSON: said below without quoting it
         }
+        return "(a " + body.length() + "-character answer without Epic's error fields; not quoted)";
+    }
+
+    /**
+     * What went wrong on the way to Epic, in words safe to store and show: the messages of local failures (refused,
+     * unreachable, unknown host, timeout, TLS) as they are; for anything else (a server that answered something that
+     * is not HTTP, whose parser error would quote its bytes) only the kind of failure.
+     */
+    public static String transportText(Throwable failure) {
+        Throwable t = failure;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        boolean local = t instanceof java.net.ConnectException || t instanceof java.net.UnknownHostException
+                || t instanceof java.net.NoRouteToHostException || t instanceof java.util.concurrent.TimeoutException
+                || t instanceof io.netty.channel.ConnectTimeoutException || t instanceof javax.net.ssl.SSLException
+                || t instanceof java.security.cert.CertificateException
+                || t instanceof java.nio.channels.ClosedChannelException
+                || t instanceof io.vertx.core.http.HttpClosedException;
+        if (local && t.getMessage() != null) {
+            return truncate(t.getMessage());
+        }
+        return local ? t.getClass().getSimpleName()
+                : "the server's answer was not a valid HTTP response (" + t.getClass().getSimpleName() + "; not quoted)";
     }
 
     /** Retry-After as seconds or an HTTP date; empty when absent or unreadable. */
@@ -80,7 +109,7 @@ public record EpicOutcome(Kind kind, int status, Optional<Duration> retryAfter, 
     }
 
     private static String truncate(String s) {
-        String oneLine = s.replaceAll("\\s+", " ").trim();
+        String oneLine = s.replaceAll("[\\s\\p{Cntrl}]+", " ").trim();
         return oneLine.length() > MAX_ERROR ? oneLine.substring(0, MAX_ERROR) + "…" : oneLine;
     }
 }

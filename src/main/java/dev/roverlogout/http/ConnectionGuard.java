@@ -1,9 +1,14 @@
 package dev.roverlogout.http;
 
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import dev.roverlogout.config.GatewayConfig;
 import io.vertx.core.Handler;
@@ -26,6 +31,9 @@ import io.vertx.core.http.HttpServerRequest;
  * receiving counts: once the request has ended, the time the gateway takes to answer (a group commit, a
  * test-connection) is not limited here.
  *
+ * <p>A request whose framing two parsers could read differently ({@link RequestFraming}) is answered 400 and its
+ * connection closed before any route sees it.
+ *
  * <p>Vert.x has no connection limit of its own: a connection over the cap is accepted and closed at once (the
  * Vert.x maintainers' advice), which costs the kernel an accept but never an event-loop task beyond that.
  */
@@ -34,8 +42,11 @@ public final class ConnectionGuard {
     public static final int MAX_INITIAL_LINE = 8 * 1024;
     public static final int MAX_HEADER_SIZE = 16 * 1024;
 
+    private static final Logger log = LoggerFactory.getLogger(ConnectionGuard.class);
+
     private final GatewayConfig.Connections config;
     private final AtomicInteger open = new AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicBoolean decoderWarned = new java.util.concurrent.atomic.AtomicBoolean();
 
     public ConnectionGuard(GatewayConfig.Connections config) {
         this.config = config;
@@ -62,6 +73,9 @@ public final class ConnectionGuard {
         long headerMillis = config.headerTimeout().toMillis();
         long nextHeadMillis = config.idleTimeout().toMillis();
         long bodyMillis = config.bodyTimeout().toMillis();
+        HttpServerOptions decoderOptions = serverOptions();
+        // connections refused for their framing: whatever else arrives on them is never handled
+        Set<HttpConnection> refused = new HashSet<>();
         server.connectionHandler(conn -> {
             int now = open.incrementAndGet();
             if (config.maxConnections() > 0 && now > config.maxConnections()) {
@@ -69,15 +83,29 @@ public final class ConnectionGuard {
                 conn.close();
                 return;
             }
+            if (!FramingDecoder.install(conn, decoderOptions) && !decoderWarned.getAndSet(true)) {
+                log.warn("Could not install the request-framing decoder (Vert.x internals changed?): requests with both "
+                        + "Content-Length and Transfer-Encoding are not refused");
+            }
             live.put(conn, NONE);
             conn.closeHandler(v -> {
                 open.decrementAndGet();
+                refused.remove(conn);
                 cancel(vertx, live.remove(conn));
             });
             arm(vertx, live, conn, headerMillis);
         });
         return server.requestHandler(req -> {
             HttpConnection conn = req.connection();
+            if (refused.contains(conn)) {
+                conn.close();
+                return;
+            }
+            String framing = RequestFraming.refusal(req);
+            if (framing != null) {
+                refuse(req, conn, framing, refused);
+                return;
+            }
             if (live.containsKey(conn)) {
                 cancel(vertx, live.put(conn, NONE));
             }
@@ -90,6 +118,20 @@ public final class ConnectionGuard {
     }
 
     private static final long NONE = -1;
+
+    /**
+     * Answers 400 problem details and closes the connection once written: a request hidden in this one's body (or
+     * pipelined behind it) is never read as a request of its own.
+     */
+    private static void refuse(HttpServerRequest req, HttpConnection conn, String detail, Set<HttpConnection> refused) {
+        refused.add(conn);
+        req.pause();
+        req.response().setStatusCode(400)
+                .putHeader("Content-Type", Problems.CONTENT_TYPE)
+                .putHeader("Connection", "close")
+                .end(Problem.badRequest(detail + "; the connection is closed").toJson(req.path()).encode())
+                .onComplete(ar -> conn.close());
+    }
 
     private static void arm(Vertx vertx, Map<HttpConnection, Long> live, HttpConnection conn, long millis) {
         if (!live.containsKey(conn)) {

@@ -37,6 +37,16 @@ class EpicOutcomeTest {
         assertThat(EpicOutcome.classify(503, "soon", "").retryAfter()).isEmpty();
         assertThat(EpicOutcome.errorText("{\"error\":\"invalid_client\",\"error_description\":\"key not known\"}"))
                 .isEqualTo("invalid_client: key not known");
-        assertThat(EpicOutcome.errorText("<html>Bad Gateway</html>")).isEqualTo("<html>Bad Gateway</html>");
+        // what an arbitrary server answered is never quoted: the gateway is no proxy for reading internal services
+        assertThat(EpicOutcome.errorText("<html>Bad Gateway internal-secret</html>")).doesNotContain("internal-secret")
+                .contains("not quoted");
+        assertThat(EpicOutcome.errorText("{\"config\":{\"password\":\"internal-secret\"}}")).doesNotContain("internal-secret");
+        assertThat(EpicOutcome.errorText("{\"Message\":\"" + "x".repeat(2000) + "\"}")).hasSizeLessThan(310);
+        assertThat(EpicOutcome.errorText("{\"Message\":\"line\\nbreak\\u0000\"}")).isEqualTo("line break");
+        assertThat(EpicOutcome.transportText(new io.netty.handler.codec.DecoderException(
+                new IllegalArgumentException("invalid version format: SSH-2.0-OPENSSH_9.0 INTERNAL-SECRET"))))
+                .doesNotContain("SECRET").contains("not a valid HTTP response");
+        assertThat(EpicOutcome.transportText(new java.net.ConnectException("Connection refused: /10.0.0.1:443")))
+                .isEqualTo("Connection refused: /10.0.0.1:443");
     }
 }

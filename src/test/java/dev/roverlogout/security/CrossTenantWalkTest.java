@@ -260,4 +260,33 @@ class CrossTenantWalkTest {
         JsonArray all = http.get(gw.managementPort(), "/admin/environments", sre).bodyAsJsonObject().getJsonArray("environments");
         assertThat(all.stream().map(e -> ((JsonObject) e).getString("id")).toList()).contains("a-env", "b-env");
     }
+
+    @Test
+    @DisplayName("a tenant's own admin never points an environment at loopback or a private network, even where the platform allows it")
+    void tenantAdminCannotReachPrivateNetworks() {
+        JsonObject lan = Fixtures.environment("a-lan").put("tenantId", "tenant-a").put("allowInsecure", true)
+                .put("interconnectUrl", "http://127.0.0.1:1");
+        assertThat(admin(HttpMethod.POST, "/admin/environments", lan).statusCode()).as("platform admin").isEqualTo(201);
+        for (String url : List.of("http://10.0.0.5", "http://127.0.0.1:8081", "http://localhost:8081", "http://[::1]")) {
+            HttpResponse<Buffer> created = asAlice(HttpMethod.POST, "/admin/environments",
+                    Fixtures.environment("a-lan-2").put("allowInsecure", true).put("interconnectUrl", url));
+            assertThat(created.statusCode()).as(url).isEqualTo(400);
+            assertThat(created.bodyAsJsonObject().getJsonArray("errors").getJsonObject(0).getString("field"))
+                    .isEqualTo("interconnectUrl");
+            assertThat(asAlice(HttpMethod.PATCH, "/admin/environments/a-lan", new JsonObject().put("interconnectUrl", url))
+                    .statusCode()).as("PATCH " + url).isEqualTo(400);
+            assertThat(asAlice(HttpMethod.PATCH, "/admin/environments/a-lan", new JsonObject().put("tokenAudience", url + "/token"))
+                    .statusCode()).as("PATCH tokenAudience " + url).isEqualTo(400);
+        }
+        assertThat(asAlice(HttpMethod.PATCH, "/admin/environments/a-lan", new JsonObject().put("displayName", "A lab"))
+                .statusCode()).as("the URL a platform admin set stays when the tenant's admin renames").isEqualTo(200);
+        assertThat(TestPostgres.column(gw.databaseUrl(), "SELECT interconnect_url FROM environment WHERE id = 'a-lan'"))
+                .containsExactly("http://127.0.0.1:1");
+        assertThat(TestPostgres.count(gw.databaseUrl(), "SELECT count(*) FROM environment WHERE id = 'a-lan-2'")).isZero();
+        String platformAdmin = idp.token("sre-admin", "admin", "*");
+        assertThat(http.send(HttpMethod.PATCH, gw.managementPort(), "/admin/environments/a-lan", platformAdmin,
+                new JsonObject().put("interconnectUrl", "http://127.0.0.1:2")).statusCode()).as("a platform person").isEqualTo(200);
+        // leaves tenant A as the other tests expect it
+        assertThat(admin(HttpMethod.DELETE, "/admin/environments/a-lan", null).statusCode()).isIn(200, 204);
+    }
 }

@@ -36,9 +36,10 @@ import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 
 /**
- * Where the gateway sends requests on an admin's word (SSRF): link-local and cloud-metadata hosts refused with a 400
- * naming the field (even with allowInsecure), private networks and loopback allowed, names resolving to a metadata
- * address refused by test-connection, redirects never followed, TLS certificates always verified — against a real
+ * Where the gateway sends requests on an admin's word (SSRF): link-local, cloud-metadata and unspecified hosts refused
+ * with a 400 naming the field (even with allowInsecure), private networks and loopback refused unless the platform
+ * allows them (epic.allowPrivateNetworks, on in this test's gateway; off in a second one), names resolving to a
+ * refused address refused on create and by test-connection, redirects never followed, TLS certificates always verified — against a real
  * gateway with its lanes on.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -51,11 +52,14 @@ class OutboundCallsTest {
             // IPv6 forms that carry 169.254.169.254 (or 100.100.100.200) to a translator or tunnel
             "http://[::169.254.169.254]", "http://[::a9fe:a9fe]", "http://[::ffff:0:169.254.169.254]",
             "http://[64:ff9b::6464:64c8]", "http://[64:ff9b:1::a9fe:a9fe]", "http://[64:ff9b:1:a9fe:a9:fe00::]",
-            "http://[2002:a9fe:a9fe::1]", "https://[2002:a9fe:a9fe:1::]:8443", "http://[2001:0:4136:e378:8000:63bf:5601:5601]");
+            "http://[2002:a9fe:a9fe::1]", "https://[2002:a9fe:a9fe:1::]:8443", "http://[2001:0:4136:e378:8000:63bf:5601:5601]",
+            // the unspecified addresses reach this machine's own ports (0.0.0.0 reached the management port)
+            "http://0.0.0.0", "http://0.0.0.0:8081", "http://[::]", "http://[::]:8081", "http://[::ffff:0.0.0.0]",
+            "http://0.1.2.3", "http://255.255.255.255", "http://224.0.0.1");
     private static final List<String> ALLOWED = List.of("http://10.1.2.3", "http://192.168.10.20:8443", "http://172.16.0.1",
             "http://127.0.0.1:1", "https://epic.hospital.local", "http://[fd12:3456::1]", "https://[::1]:8443",
             // embedded private and loopback addresses are judged like the plain ones: allowed
-            "http://[::]", "http://[::ffff:10.1.2.3]", "http://[::10.1.2.3]", "http://[64:ff9b::10.1.2.3]",
+            "http://[::ffff:10.1.2.3]", "http://[::10.1.2.3]", "http://[64:ff9b::10.1.2.3]",
             "http://[64:ff9b:1::192.168.10.20]", "http://[2002:c0a8:a14::1]", "http://[2001:db8::a9fe:a9fe]");
 
     private TestGateway gw;
@@ -137,11 +141,69 @@ class OutboundCallsTest {
     }
 
     @Test
-    @DisplayName("private networks and loopback stay allowed: hospital Epic servers live there")
+    @DisplayName("with epic.allowPrivateNetworks on (tests, demo), a platform admin may point an environment at private networks and loopback")
     void privateNetworksAllowed() {
         int n = 0;
         for (String url : ALLOWED) {
             assertThat(create("lan-" + n++, new JsonObject().put("interconnectUrl", url)).statusCode()).as(url).isEqualTo(201);
+        }
+    }
+
+    @Test
+    @DisplayName("by default (epic.allowPrivateNetworks off, as in production) loopback, private and CGNAT hosts are 400 naming the field and the setting")
+    void privateNetworksRefusedByDefault() {
+        List<String> lan = List.of("http://10.1.2.3", "http://192.168.10.20:8443", "http://172.16.0.1", "http://127.0.0.1:1",
+                "http://localhost:8081", "http://LOCALHOST.", "http://gw.localhost", "http://[fd12:3456::1]", "https://[::1]:8443",
+                "http://[::ffff:10.1.2.3]", "http://[64:ff9b::127.0.0.1]", "http://100.64.1.1");
+        try (TestGateway strict = TestGateway.start(Map.of("RLG_EPIC_ALLOWPRIVATENETWORKS", "false"))) {
+            int n = 0;
+            for (String url : lan) {
+                JsonObject body = Fixtures.environment("strict-" + n++).put("allowInsecure", true).put("interconnectUrl", url);
+                HttpResponse<Buffer> r = http.post(strict.managementPort(), "/admin/environments", TestGateway.ADMIN, body);
+                assertFieldRefused(r, "interconnectUrl", url);
+                assertThat(r.bodyAsJsonObject().getString("detail")).as(url).contains("epic.allowPrivateNetworks");
+                body.put("interconnectUrl", "https://epic.example.org").put("tokenAudience", url + "/oauth2/token");
+                assertFieldRefused(http.post(strict.managementPort(), "/admin/environments", TestGateway.ADMIN, body),
+                        "tokenAudience", url);
+            }
+            assertThat(TestPostgres.count(strict.databaseUrl(), "SELECT count(*) FROM environment")).isZero();
+            JsonObject hospital = Fixtures.environment("strict-public").put("interconnectUrl", "https://203.0.113.10/Interconnect-PRD");
+            assertThat(http.post(strict.managementPort(), "/admin/environments", TestGateway.ADMIN, hospital).statusCode())
+                    .as("a public address").isEqualTo(201);
+            for (String url : lan) {
+                assertFieldRefused(http.send(HttpMethod.PATCH, strict.managementPort(), "/admin/environments/strict-public",
+                        TestGateway.ADMIN, new JsonObject().put("interconnectUrl", url).put("allowInsecure", true)),
+                        "interconnectUrl", url);
+            }
+            assertThat(TestPostgres.column(strict.databaseUrl(), "SELECT interconnect_url FROM environment"))
+                    .containsExactly("https://203.0.113.10/Interconnect-PRD");
+        }
+    }
+
+    @Test
+    @DisplayName("a name that resolves to a private address is refused when private networks are not allowed; a metadata address always")
+    void resolvedNamesJudgedLikeLiterals() throws Exception {
+        assertThat(create("dns-strict", new JsonObject().put("interconnectUrl", "https://epic.hospital.test")).statusCode())
+                .as("a name that does not resolve here").isEqualTo(201);
+        try (SimulatedEpic sim = new SimulatedEpic(gw, http, new JsonArray())) {
+            var tokens = sim.tokenProvider(new GatewayMetrics());
+            WebClient client = WebClient.create(sim.vertx(), EpicClient.clientOptions());
+            InetAddress lan = InetAddress.getByName("10.20.30.40");
+            InetAddress metadata = InetAddress.getByName("169.254.169.254");
+            ConnectionTester strict = new ConnectionTester(sim.vertx(), client, tokens, "http://gw", host -> new InetAddress[] {lan}, false);
+            assertThat(TestGateway.join(strict.refusedName("epic.hospital.test", false))).contains("10.20.30.40", "private");
+            assertThat(TestGateway.join(strict.refusedName("epic.hospital.test", true))).as("platform admin, platform allows").isNull();
+            assertThat(TestGateway.join(strict.refusedName("10.20.30.40", false))).as("literals are the validator's").isNull();
+            ConnectionTester meta = new ConnectionTester(sim.vertx(), client, tokens, "http://gw", host -> new InetAddress[] {metadata}, true);
+            assertThat(TestGateway.join(meta.refusedName("epic.hospital.test", true))).contains("169.254.169.254", "link-local");
+            ConnectionTester unknown = new ConnectionTester(sim.vertx(), client, tokens, "http://gw", host -> {
+                throw new java.net.UnknownHostException(host);
+            }, false);
+            assertThat(TestGateway.join(unknown.refusedName("epic.hospital.test", false)))
+                    .as("not resolvable yet: accepted, test-connection reports it").isNull();
+            JsonObject steps = TestGateway.join(strict.test(sim.environment("dns-strict")));
+            assertThat(steps.getJsonArray("steps").getJsonObject(0).getString("message")).contains("10.20.30.40");
+            assertThat(steps.getJsonArray("steps").getJsonObject(0).getString("status")).isEqualTo("failed");
         }
     }
 
@@ -152,11 +214,11 @@ class OutboundCallsTest {
                 "64:ff9b:1:a9fe:a9:fe00::", "NAT64 64:ff9b:1::/48", "2002:a9fe:a9fe::1", "6to4",
                 "2001:0:4136:e378:8000:63bf:5601:5601", "Teredo client", "::ffff:0:6464:64c8", "IPv4-translated");
         for (var e : refused.entrySet()) {
-            String why = OutboundAddresses.refusedAddress(InetAddress.getByName(e.getKey()));
+            String why = OutboundAddresses.refusedAddress(InetAddress.getByName(e.getKey()), true);
             assertThat(why).as(e.getKey()).isNotNull().contains(e.getValue());
         }
-        for (String allowed : List.of("::", "::1", "64:ff9b::a01:203", "2002:a01:203::1", "2001:db8::1", "2606:4700::1111")) {
-            assertThat(OutboundAddresses.refusedAddress(InetAddress.getByName(allowed))).as(allowed).isNull();
+        for (String allowed : List.of("::1", "64:ff9b::a01:203", "2002:a01:203::1", "2001:db8::1", "2606:4700::1111")) {
+            assertThat(OutboundAddresses.refusedAddress(InetAddress.getByName(allowed), true)).as(allowed).isNull();
         }
     }
 
@@ -171,14 +233,14 @@ class OutboundCallsTest {
             InetAddress metadata = InetAddress.getByName("169.254.169.254");
             InetAddress hospital = InetAddress.getByName("10.20.30.40");
             ConnectionTester toMetadata = new ConnectionTester(sim.vertx(), client, tokens, "http://gw",
-                    host -> new InetAddress[] {hospital, metadata});
+                    host -> new InetAddress[] {hospital, metadata}, true);
             JsonObject refused = TestGateway.join(toMetadata.test(sim.environment("dns-meta")));
             assertThat(refused.getBoolean("ok")).isFalse();
             assertThat(refused.getJsonArray("steps").stream().map(s -> ((JsonObject) s).getString("status")))
                     .containsExactly("failed", "skipped", "skipped", "skipped");
             assertThat(refused.getJsonArray("steps").getJsonObject(0).getString("message")).contains("169.254.169.254");
             ConnectionTester toHospital = new ConnectionTester(sim.vertx(), client, tokens, "http://gw",
-                    host -> new InetAddress[] {hospital});
+                    host -> new InetAddress[] {hospital}, true);
             JsonObject allowed = TestGateway.join(toHospital.test(sim.environment("dns-meta")));
             assertThat(allowed.getJsonArray("steps").getJsonObject(0).getString("status")).isEqualTo("ok");
         }
@@ -214,6 +276,44 @@ class OutboundCallsTest {
                 .contains("rlg_token_requests_total{environment=\"tls-bad\""), 30);
         assertThat(selfSignedRequests.get()).as("no HTTP request passed the failed handshake").isZero();
         assertThat(jobState("dev-tls")).as("a token failure is retried, never a dead letter").isIn("queued", "sending");
+    }
+
+    @Test
+    @DisplayName("what another server answers is never quoted back: not by test-connection, not in the device history")
+    void otherServersAnswersNotQuoted() throws Exception {
+        // an internal service that issues "tokens" and answers everything else with a page of its own
+        HttpServer chatty = TestGateway.join(vertx.createHttpServer().requestHandler(r -> {
+            if (r.path().endsWith("/oauth2/token")) {
+                r.response().putHeader("Content-Type", "application/json").end("{\"access_token\":\"t\",\"expires_in\":300}");
+            } else {
+                r.response().setStatusCode(403).end("<html>internal-secret admin page</html>");
+            }
+        }).listen(0, "127.0.0.1"));
+        // and one that does not speak HTTP at all, but greets with a banner
+        var banner = TestGateway.join(vertx.createNetServer().connectHandler(socket ->
+                socket.write("SSH-2.0-OpenSSH_9.0 internal-secret\r\n")).listen(0, "127.0.0.1"));
+        try {
+            assertThat(create("chatty", new JsonObject().put("interconnectUrl", "http://127.0.0.1:" + chatty.actualPort()))
+                    .statusCode()).isEqualTo(201);
+            assertThat(create("banner", new JsonObject().put("interconnectUrl", "http://127.0.0.1:" + banner.actualPort()))
+                    .statusCode()).isEqualTo(201);
+            for (String env : List.of("chatty", "banner")) {
+                HttpResponse<Buffer> r = http.post(gw.managementPort(), "/admin/environments/" + env + "/test-connection",
+                        TestGateway.ADMIN, new JsonObject());
+                assertThat(r.statusCode()).isEqualTo(200);
+                assertThat(r.bodyAsString()).as(env).doesNotContain("internal-secret").doesNotContain("OpenSSH");
+            }
+            assertThat(http.post(gw.managementPort(), "/admin/environments/chatty/activate", TestGateway.ADMIN, null)
+                    .statusCode()).isEqualTo(200);
+            assertThat(http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST,
+                    Fixtures.checkIn("quote-1", "chatty", "dev-quote", "2026-11-29T07:00:00Z")).statusCode()).isEqualTo(202);
+            Await.until(() -> "failed".equals(jobState("dev-quote")), 30);
+            String history = http.get(gw.managementPort(), "/admin/devices/dev-quote/history", TestGateway.ADMIN).bodyAsString();
+            assertThat(history).contains("403").contains("not quoted").doesNotContain("internal-secret");
+        } finally {
+            TestGateway.join(chatty.close());
+            TestGateway.join(banner.close());
+        }
     }
 
     private String jobState(String device) {

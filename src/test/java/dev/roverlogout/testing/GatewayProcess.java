@@ -47,6 +47,7 @@ public final class GatewayProcess implements AutoCloseable {
             int mgmt = vars.containsKey("RLG_MANAGEMENT_PORT") ? Integer.parseInt(vars.get("RLG_MANAGEMENT_PORT")) : freePort();
             vars.put("RLG_HTTP_PORT", String.valueOf(pub));
             vars.put("RLG_MANAGEMENT_PORT", String.valueOf(mgmt));
+            vars.putIfAbsent("RLG_EPIC_ALLOWPRIVATENETWORKS", "true"); // the simulator listens on loopback
             List<String> command = new ArrayList<>();
             command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
             command.addAll(jvmArgs);

@@ -72,6 +72,7 @@ public final class TestGateway implements AutoCloseable {
         // 'queued' under the ingest tests' feet; the dispatch tests switch them on
         env.put("RLG_DISPATCH_ENABLED", "false");
         env.put("RLG_SECURITY_MASTERKEY", MASTER_KEY);
+        env.put("RLG_EPIC_ALLOWPRIVATENETWORKS", "true"); // the simulator listens on loopback
         // Named, not created: the gateway makes its data directory only when it writes there (generated tokens or
         // master key; both are given above), so a config that never starts a gateway leaves nothing behind. Simpler
         // than deleting at JVM exit, and nothing is left over when the JVM is killed.
