@@ -3,12 +3,14 @@ package dev.roverlogout.loadtest;
 import java.io.PrintStream;
 import java.util.Set;
 
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 /**
  * After sending: waits, polling the simulator and the gateway's queue, until every device due a call was called and
- * no job of the run is queued or in flight, or nothing moves, or the scenario's drain timeout. Blocking: runs on
- * the caller's thread.
+ * no job of the run is queued or in flight, or nothing moves, or the scenario's drain timeout. Keeps a reading about
+ * once a second, and the last one, for the report's queue chart (the gateway's queue-depth gauge, sampled while
+ * sending, lags by its refresh interval). Blocking: runs on the caller's thread.
  */
 final class DrainWait {
     private final Scenario s;
@@ -37,9 +39,11 @@ final class DrainWait {
         long lastPrinted = 0;
         long called = 0;
         long depth = -1;
+        JsonArray samples = new JsonArray();
         while (System.nanoTime() < deadline) {
             called = called();
             depth = open();
+            sample(samples, called, depth);
             if (called != lastCalled) {
                 long now = System.nanoTime();
                 if (lastCalled >= 0 && now - lastPrinted > 2_000_000_000L) {
@@ -60,10 +64,21 @@ final class DrainWait {
             Thread.sleep(called >= expected * 0.95 ? 100 : 1000);
         }
         long drainedAt = System.currentTimeMillis();
+        samples.add(new JsonObject().put("atEpochMillis", drainedAt).put("called", called).put("openJobs", depth));
         out.printf("drain: %d of %d devices due a call were called, %d jobs open, %.1f s after the last request%n",
                 called, expected, depth, (drainedAt - sendingEndedEpochMillis) / 1000.0);
         return new JsonObject().put("expectedCalls", expected).put("called", called).put("openJobs", depth)
-                .put("drainedAtEpochMillis", drainedAt).put("timedOut", System.nanoTime() >= deadline);
+                .put("drainedAtEpochMillis", drainedAt).put("timedOut", System.nanoTime() >= deadline)
+                .put("samples", samples);
+    }
+
+    /** Adds a reading unless the last one is from the same wall-clock second. */
+    private static void sample(JsonArray samples, long called, long depth) {
+        long now = System.currentTimeMillis();
+        JsonObject last = samples.isEmpty() ? null : samples.getJsonObject(samples.size() - 1);
+        if (last == null || last.getLong("atEpochMillis") / 1000 != now / 1000) {
+            samples.add(new JsonObject().put("atEpochMillis", now).put("called", called).put("openJobs", depth));
+        }
     }
 
     /** Devices of this run's environments the simulator saw called so far. */
