@@ -118,6 +118,8 @@ public final class Report {
                 .append("</title><style>body{font:14px system-ui,sans-serif;margin:24px;max-width:1100px}"
                         + "table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
                         + "th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}.ok{color:#176b17}.bad{color:#b00020;font-weight:bold}"
+                        + "tr.note td{text-align:left;color:#555;font-size:12px;border-top:none;padding-top:0}"
+                        + "p.note{color:#555;font-size:12px;margin:0;max-width:960px}table.envs td:first-child{white-space:nowrap}"
                         + "svg{background:#fff;border:1px solid #ddd;margin:4px 0 18px}h2{margin-top:28px}</style></head><body>");
         b.append("<h1>Load test: ").append(esc(sc.getString("name"))).append(" — <span class=\"")
                 .append(pass.getBoolean("passed") ? "ok\">PASSED" : "bad\">FAILED").append("</span></h1>");
@@ -127,14 +129,23 @@ public final class Report {
                 .append(esc(sc.getString("profile"))).append("), ").append(sc.getInteger("environments"))
                 .append(" environments at ").append(fmt(sc.getDouble("rateLimitPerSecond"))).append("/s, burst ")
                 .append(sc.getInteger("burst")).append(", batch ").append(sc.getInteger("batchSize")).append(".</p>");
-        b.append("<h2>Pass criteria</h2><table><tr><th>criterion</th><th>max</th><th>measured</th><th></th></tr>");
+        b.append("<h2>Pass criteria</h2><table><tr><th>criterion</th><th>measured</th><th></th></tr>");
         for (Object o : pass.getJsonArray("checks")) {
             JsonObject c = (JsonObject) o;
-            b.append("<tr><td>").append(esc(c.getString("criterion"))).append("</td><td>").append(fmt(c.getDouble("max")))
-                    .append("</td><td>").append(fmt(c.getDouble("measured"))).append("</td><td class=\"")
+            String key = c.getString("criterion");
+            b.append("<tr><td title=\"report.json: ").append(esc(key)).append("\">")
+                    .append(esc(ReportText.criterion(key, c.getDouble("max")))).append("</td><td>")
+                    .append(esc(ReportText.measured(key, c.getDouble("measured")))).append("</td><td class=\"")
                     .append(c.getBoolean("ok") ? "ok\">ok" : "bad\">FAILED").append("</td></tr>");
         }
         b.append("</table>");
+        summary(b, r);
+        charts(b, r);
+        environments(b, r.getJsonArray("environments"));
+        return b.append("<p>All numbers are in report.json next to this file.</p></body></html>").toString();
+    }
+
+    private static void summary(StringBuilder b, JsonObject r) {
         JsonObject ingest = r.getJsonObject("ingest");
         JsonObject ackMs = ingest.getJsonObject("ackMillis");
         JsonObject epic = r.getJsonObject("epic");
@@ -148,27 +159,37 @@ public final class Report {
         row(b, "duplicate re-sends confirmed / sent", ingest.getLong("duplicateResendsConfirmed") + " / " + ingest.getLong("duplicateResends"));
         row(b, "invalid requests refused / sent", ingest.getLong("invalidRefused") + " / " + ingest.getLong("invalidSent"));
         row(b, "check-ins accepted, due a call, called", epic.getLong("acceptedCheckIns") + ", " + epic.getLong("dueCalls") + ", " + epic.getLong("called"));
+        note(b, ReportText.calledBeyondDue(epic));
         row(b, "lost / duplicates / calls after check-out", epic.getLong("lost") + " / " + epic.getLong("duplicates") + " / " + epic.getLong("callsAfterCheckOut"));
         row(b, "Epic answers 429 / 503 (push-back, failures, outage)", epic.getLong("rateLimited429") + " / " + epic.getLong("failed503"));
         JsonObject e2e = epic.getJsonObject("e2eMillis");
         row(b, "check-in → Epic call p50 / p99 / max (ms)", e2e.getLong("count", 0L) == 0 ? "–"
                 : fmt(e2e.getDouble("p50")) + " / " + fmt(e2e.getDouble("p99")) + " / " + fmt(e2e.getDouble("p100")));
+        note(b, ReportText.e2eSeconds(epic, r.getJsonArray("environments")));
         row(b, "drain after the last request (s)", fmt(r.getJsonObject("drain").getDouble("secondsAfterLastRequest")));
         JsonObject base = r.getJsonObject("baseline");
         if (base != null) {
             row(b, "bare PostgreSQL (same server, 100-row insert transactions)", fmt(base.getDouble("rowsPerSecond")) + " rows/s");
             row(b, "gateway ingest in this run, and its ratio to that", fmt(base.getDouble("gatewayEventsPerSecond"))
-                    + " events/s = " + String.format(Locale.ROOT, "%.3f", base.getDouble("ratio")) + " (offered load, not the ceiling)");
+                    + " events/s = " + String.format(Locale.ROOT, "%.3f", base.getDouble("ratio")));
+            note(b, ReportText.ingestRatio(ingest));
         }
         b.append("</table>");
+    }
 
-        JsonArray series = r.getJsonArray("series");
+    /** The charts; every time chart on one {@link Axis#time} axis, from the start of sending to the end of the drain. */
+    private static void charts(StringBuilder b, JsonObject r) {
+        JsonObject ingest = r.getJsonObject("ingest");
+        JsonObject drain = r.getJsonObject("drain");
+        long start = ingest.getLong("startEpochMillis");
+        long drainedAt = drain.getLong("drainedAtEpochMillis");
+        Axis time = Axis.time(ingest.getDouble("sendSeconds"), (drainedAt - start) / 1000.0);
         List<double[]> offered = new ArrayList<>();
         List<double[]> achieved = new ArrayList<>();
         List<double[]> p50 = new ArrayList<>();
         List<double[]> p99 = new ArrayList<>();
         List<double[]> depth = new ArrayList<>();
-        for (Object o : series) {
+        for (Object o : r.getJsonArray("series")) {
             JsonObject x = (JsonObject) o;
             double t = x.getInteger("second");
             offered.add(new double[] {t, x.getLong("offered")});
@@ -181,36 +202,51 @@ public final class Report {
                 depth.add(new double[] {t, x.getLong("queueDepth")});
             }
         }
+        List<double[]> open = new ArrayList<>();
+        for (Object o : drain.getJsonArray("samples", new JsonArray())) {
+            JsonObject x = (JsonObject) o;
+            open.add(new double[] {(x.getLong("atEpochMillis") - start) / 1000.0, x.getLong("openJobs")});
+        }
         b.append("<h2>Offered vs achieved ingest (requests per second)</h2>")
-                .append(Svg.lines("s", "req/s", List.of(offered, achieved), List.of("offered", "achieved (2xx/4xx as expected)"), null));
-        b.append("<h2>Ack latency per second (ms)</h2>").append(Svg.lines("s", "ms", List.of(p50, p99), List.of("p50", "p99"), null));
-        b.append("<h2>Queue depth (jobs queued, all test environments)</h2>").append(Svg.lines("s", "jobs", List.of(depth), List.of("queued"), null));
-        long startSecond = java.time.Instant.parse(r.getString("startedAt")).getEpochSecond();
-        JsonArray envs = r.getJsonArray("environments");
+                .append(Svg.lines(time, "req/s", List.of(offered, achieved), List.of("offered", "achieved (2xx/4xx as expected)"), null));
+        b.append("<h2>Ack latency per second (ms)</h2>").append(Svg.lines(time, "ms", List.of(p50, p99), List.of("p50", "p99"), null));
+        b.append("<h2>Queue depth (jobs, all test environments)</h2><p class=\"note\">While sending: the gateway's "
+                        + "rlg_queue_depth gauge, which it refreshes every metrics.queueStatsInterval (5 s by default), so it "
+                        + "steps and lags. During the drain: jobs queued or being sent, as the driver reads them (GET /admin/queue) "
+                        + "until none is left.</p>")
+                .append(Svg.lines(time, "jobs", List.of(depth, open), List.of("queued (gauge)", "queued or being sent (drain)"), null));
+        long startSecond = start / 1000;
         int shown = 0;
-        for (Object o : envs) {
+        for (Object o : r.getJsonArray("environments")) {
             if (shown++ >= 6) {
                 break;
             }
             JsonObject e = (JsonObject) o;
-            List<double[]> rate = new ArrayList<>();
             JsonObject ps = e.getJsonObject("callsPerSecond");
-            new java.util.TreeSet<>(ps.fieldNames()).forEach(sec -> rate.add(new double[] {Long.parseLong(sec) - startSecond, ps.getLong(sec)}));
+            List<double[]> rate = new ArrayList<>();
+            for (long sec = startSecond; sec <= drainedAt / 1000; sec++) {
+                rate.add(new double[] {Math.max(0, sec - start / 1000.0), ps.getLong(Long.toString(sec), 0L)});
+            }
             b.append("<h2>Epic calls per second: ").append(esc(e.getString("environmentId"))).append("</h2>")
-                    .append(Svg.lines("s", "calls/s", List.of(rate), List.of("calls at Epic"),
+                    .append(Svg.lines(time, "calls/s", List.of(rate), List.of("calls at Epic"),
                             e.getDouble("limitPerSecond") + e.getInteger("burst")));
         }
         List<double[]> dist = new ArrayList<>();
+        double maxX = 0;
         for (Object o : r.getJsonArray("ackDistribution")) {
             JsonObject x = (JsonObject) o;
             double pct = x.getDouble("percentile");
             if (pct < 100) {
                 dist.add(new double[] {Math.log10(100 / (100 - pct)), x.getDouble("millis")});
+                maxX = Math.max(maxX, dist.get(dist.size() - 1)[0]);
             }
         }
-        b.append("<h2>Ack latency distribution (HdrHistogram; x = percentile, log scale: 1 = 90 %, 2 = 99 %, 3 = 99.9 %)</h2>")
-                .append(Svg.lines("log10(1/(1-p))", "ms", List.of(dist), List.of("ack latency"), null));
-        b.append("<h2>Per environment</h2><table><tr><th>environment</th><th>devices</th><th>accepted</th><th>due</th><th>called</th>"
+        b.append("<h2>Ack latency by percentile (HdrHistogram, every request)</h2>")
+                .append(Svg.lines(Axis.percentile(maxX), "ms", List.of(dist), List.of("ack latency"), null));
+    }
+
+    private static void environments(StringBuilder b, JsonArray envs) {
+        b.append("<h2>Per environment</h2><table class=\"envs\"><tr><th>environment</th><th>devices</th><th>accepted</th><th>due</th><th>called</th>"
                 + "<th>lost</th><th>dup</th><th>after check-out</th><th>max in any second</th><th>limit+burst</th>"
                 + "<th>mean rate</th><th>drain ratio</th><th>e2e p99 ms</th></tr>");
         for (Object o : envs) {
@@ -225,8 +261,14 @@ public final class Report {
                     .append("</td><td>").append(e.getJsonObject("e2eMillis").getLong("count", 0L) == 0 ? "–"
                             : fmt(e.getJsonObject("e2eMillis").getDouble("p99"))).append("</td></tr>");
         }
-        b.append("</table><p>All numbers are in report.json next to this file.</p></body></html>");
-        return b.toString();
+        b.append("</table>");
+    }
+
+    /** A one-line explanation under the row before it, if there is one. */
+    private static void note(StringBuilder b, String text) {
+        if (text != null) {
+            b.append("<tr class=\"note\"><td colspan=\"2\">").append(esc(text)).append("</td></tr>");
+        }
     }
 
     private static void row(StringBuilder b, String what, String value) {

@@ -9,45 +9,64 @@ final class Svg {
     private static final int W = 960;
     private static final int H = 260;
     private static final int L = 60;
-    private static final int R = 20;
+    private static final int R = 40;
     private static final int T = 30;
     private static final int B = 36;
 
     private Svg() {
     }
 
-    /** Lines of (x, y) points with a legend; {@code limit} (or null) is drawn as a dashed horizontal line. */
-    static String lines(String xLabel, String yLabel, List<List<double[]>> series, List<String> names, Double limit) {
-        double minX = Double.MAX_VALUE;
-        double maxX = -Double.MAX_VALUE;
+    /**
+     * Lines of (x, y) points over the x {@code axis} (points outside its range are not drawn) with a legend;
+     * {@code limit} (or null) is drawn as a dashed horizontal line, the axis' marks as dotted vertical ones.
+     */
+    static String lines(Axis axis, String yLabel, List<List<double[]>> series, List<String> names, Double limit) {
         double maxY = limit == null ? 0 : limit * 1.1;
+        boolean any = false;
         for (List<double[]> s : series) {
             for (double[] p : s) {
-                minX = Math.min(minX, p[0]);
-                maxX = Math.max(maxX, p[0]);
-                maxY = Math.max(maxY, p[1]);
+                if (axis.contains(p[0])) {
+                    any = true;
+                    maxY = Math.max(maxY, p[1]);
+                }
             }
         }
         StringBuilder b = new StringBuilder();
-        b.append("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"").append(W).append("\" height=\"").append(H)
-                .append("\" viewBox=\"0 0 ").append(W).append(' ').append(H).append("\">");
-        if (minX == Double.MAX_VALUE) {
+        b.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+                + "viewBox=\"0 0 %d %d\" data-x-range=\"%s %s\">", W, H, W, H, Report.fmt(axis.min()), Report.fmt(axis.max())));
+        if (!any) {
             return b.append("<text x=\"20\" y=\"40\">no data</text></svg>").toString();
         }
-        if (maxX == minX) {
-            maxX = minX + 1;
+        double y1 = niceCeiling(maxY <= 0 ? 1 : maxY);
+        axes(b, axis, yLabel, y1);
+        if (limit != null) {
+            double y = py(limit, y1);
+            b.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#b00020\" "
+                    + "stroke-dasharray=\"6 4\"/><text x=\"%d\" y=\"%.1f\" font-size=\"11\" fill=\"#b00020\" text-anchor=\"end\">"
+                    + "limit + burst %s</text>", L, y, W - R, y, W - R, y - 4, Report.fmt(limit)));
         }
-        if (maxY <= 0) {
-            maxY = 1;
+        int legendX = L + 10;
+        for (int s = 0; s < series.size(); s++) {
+            StringBuilder pts = new StringBuilder();
+            for (double[] p : series.get(s)) {
+                if (axis.contains(p[0])) {
+                    pts.append(String.format(Locale.ROOT, "%.1f,%.1f ", px(p[0], axis), py(p[1], y1)));
+                }
+            }
+            String colour = COLOURS[s % COLOURS.length];
+            b.append("<polyline fill=\"none\" stroke-width=\"1.6\" stroke=\"").append(colour).append("\" points=\"")
+                    .append(pts.toString().trim()).append("\"/>");
+            b.append("<text x=\"").append(legendX).append("\" y=\"").append(T - 12).append("\" font-size=\"12\" fill=\"")
+                    .append(colour).append("\">■ ").append(Report.esc(names.get(s))).append("</text>");
+            legendX += 40 + 7 * names.get(s).length();
         }
-        double x0 = minX;
-        double x1 = maxX;
-        double y1 = niceCeiling(maxY);
-        // axes, grid and ticks
-        b.append("<line x1=\"").append(L).append("\" y1=\"").append(H - B).append("\" x2=\"").append(W - R).append("\" y2=\"")
-                .append(H - B).append("\" stroke=\"#333\"/>");
-        b.append("<line x1=\"").append(L).append("\" y1=\"").append(T).append("\" x2=\"").append(L).append("\" y2=\"")
-                .append(H - B).append("\" stroke=\"#333\"/>");
+        return b.append("</svg>").toString();
+    }
+
+    /** Axis lines, the y grid, the x axis' ticks (class xtick) and marks, and both axis titles. */
+    private static void axes(StringBuilder b, Axis axis, String yLabel, double y1) {
+        b.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>", L, H - B, W - R, H - B));
+        b.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>", L, T, L, H - B));
         for (int i = 0; i <= 4; i++) {
             double v = y1 * i / 4;
             double y = py(v, y1);
@@ -55,36 +74,26 @@ final class Svg {
             b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">%s</text>",
                     L - 4, y + 4, Report.fmt(v)));
         }
-        for (int i = 0; i <= 6; i++) {
-            double v = x0 + (x1 - x0) * i / 6;
-            b.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\">%s</text>",
-                    px(v, x0, x1), H - B + 14, Report.fmt(Math.round(v * 10) / 10.0)));
+        for (Axis.Tick t : axis.ticks()) {
+            double x = px(t.value(), axis);
+            b.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#333\"/>"
+                    + "<text class=\"xtick\" x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\">%s</text>",
+                    x, H - B, x, H - B + 4, x, H - B + 15, Report.esc(t.label())));
+        }
+        for (int i = 0; i < axis.marks().size(); i++) {
+            Axis.Tick m = axis.marks().get(i);
+            double x = px(m.value(), axis);
+            b.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#888\" "
+                    + "stroke-dasharray=\"2 3\"/><text x=\"%.1f\" y=\"%d\" font-size=\"10\" fill=\"#666\" text-anchor=\"end\">%s</text>",
+                    x, T, x, H - B, x - 3, T + 10 + 12 * i, Report.esc(m.label())));
         }
         b.append("<text x=\"").append(W / 2).append("\" y=\"").append(H - 4).append("\" font-size=\"11\" text-anchor=\"middle\">")
-                .append(Report.esc(xLabel)).append("</text>");
+                .append(Report.esc(axis.title())).append("</text>");
         b.append("<text x=\"4\" y=\"").append(T - 12).append("\" font-size=\"11\">").append(Report.esc(yLabel)).append("</text>");
-        if (limit != null) {
-            double y = py(limit, y1);
-            b.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#b00020\" "
-                    + "stroke-dasharray=\"6 4\"/><text x=\"%d\" y=\"%.1f\" font-size=\"11\" fill=\"#b00020\" text-anchor=\"end\">"
-                    + "limit + burst %s</text>", L, y, W - R, y, W - R, y - 4, Report.fmt(limit)));
-        }
-        for (int s = 0; s < series.size(); s++) {
-            StringBuilder pts = new StringBuilder();
-            for (double[] p : series.get(s)) {
-                pts.append(String.format(Locale.ROOT, "%.1f,%.1f ", px(p[0], x0, x1), py(p[1], y1)));
-            }
-            String colour = COLOURS[s % COLOURS.length];
-            b.append("<polyline fill=\"none\" stroke-width=\"1.6\" stroke=\"").append(colour).append("\" points=\"")
-                    .append(pts.toString().trim()).append("\"/>");
-            b.append("<text x=\"").append(L + 10 + s * 200).append("\" y=\"").append(T - 12).append("\" font-size=\"12\" fill=\"")
-                    .append(colour).append("\">■ ").append(Report.esc(names.get(s))).append("</text>");
-        }
-        return b.append("</svg>").toString();
     }
 
-    private static double px(double x, double x0, double x1) {
-        return L + (x - x0) / (x1 - x0) * (W - L - R);
+    private static double px(double x, Axis axis) {
+        return L + (x - axis.min()) / (axis.max() - axis.min()) * (W - L - R);
     }
 
     private static double py(double y, double y1) {
