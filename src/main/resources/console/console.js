@@ -287,7 +287,8 @@ async function epicLogoutPage(view) {
         el('td', { class: 'status' }, badge(e.status)),
         el('td', { class: 'num' }, q2.queued ?? 0),
         el('td', { class: 'num' }, calls),
-        el('td', { class: 'wrap' }, err ? (err.lastStatus ? 'HTTP ' + err.lastStatus + ': ' : '') + (err.lastError || 'failed') : '—'),
+        el('td', { class: 'wrap' }, q2.diagnosis ? el('p', { class: 'diagnosis', role: 'note' }, q2.diagnosis.message) : null,
+          err ? (err.lastStatus ? 'HTTP ' + err.lastStatus + ': ' : '') + (err.lastError || 'failed') : q2.diagnosis ? null : '—'),
         el('td', {}, q2.circuit || '—'));
     });
     body.replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: 8, class: 'empty' },
@@ -515,6 +516,10 @@ async function environmentPage(view, id) {
         : e.status === 'PENDING' ? 'Pending: waiting for Epic to trust our key (JWKS URL ' + e.jwksUrl + ').' : '')),
     el('div', { class: 'row', id: 'env-actions' }));
   view.append(head);
+  if (e.diagnosis) {
+    view.append(el('p', { class: 'diagnosis', id: 'env-diagnosis', role: 'note' }, el('strong', {}, 'Check the MDM set-up: '),
+      e.diagnosis.message));
+  }
   const actions = $('#env-actions', head);
   const move = (label, path, question, cls) => el('button', { type: 'button', class: cls || 'secondary', id: 'action-' + path,
     onclick: async () => {

@@ -36,6 +36,7 @@ import dev.roverlogout.ingest.IngestCredentials;
 import dev.roverlogout.lifecycle.Deployment;
 import dev.roverlogout.lifecycle.Service;
 import dev.roverlogout.maintenance.EventLoopLagProbe;
+import dev.roverlogout.maintenance.Diagnoses;
 import dev.roverlogout.maintenance.QueueStatistics;
 import dev.roverlogout.maintenance.ReplicaCleaner;
 import dev.roverlogout.maintenance.RetentionCleaner;
@@ -43,6 +44,7 @@ import dev.roverlogout.metrics.GatewayMetrics;
 import dev.roverlogout.store.AuditStore;
 import dev.roverlogout.store.CredentialStore;
 import dev.roverlogout.store.DeadLetterReplay;
+import dev.roverlogout.store.DiagnosisStore;
 import dev.roverlogout.store.EnvironmentCache;
 import dev.roverlogout.store.EnvironmentDirectory;
 import dev.roverlogout.store.EnvironmentStore;
@@ -111,7 +113,9 @@ record Components(Pool pool, SigningKeyStore signingKeys, EnvironmentCache envir
         CredentialStore credentialStore = new CredentialStore(pool);
         IngestCredentials credentials = new IngestCredentials(vertx, maintenance, credentialStore, notifications,
                 EnvironmentValidator.DEFAULT_TENANT, config.ingest().rateLimitPerSecond());
-        List<Service> services = new ArrayList<>(List.of(notifications, environments, queueStats, credentials,
+        Diagnoses diagnoses = new Diagnoses(vertx, maintenance, new DiagnosisStore(pool), metrics,
+                config.queueStatsInterval().multipliedBy(6));
+        List<Service> services = new ArrayList<>(List.of(notifications, environments, queueStats, diagnoses, credentials,
                 new ReadinessProber(vertx, maintenance, environmentStore, tokens, config.epic().readinessProbeInterval())));
         if (config.dispatch().enabled()) {
             services.add(new Rescuer(vertx, maintenance, jobs, config.dispatch().leaseDuration()));
@@ -133,9 +137,10 @@ record Components(Pool pool, SigningKeyStore signingKeys, EnvironmentCache envir
         Audit audit = new Audit(new AuditStore(pool));
         KeyRoutes keyRoutes = new KeyRoutes(signingKeys, foundation.masterKey(), config.keys(), config.publicBaseUrl());
         EnvironmentRoutes environmentRoutes = new EnvironmentRoutes(environmentStore, directory, keyRoutes,
-                new ConnectionTester(vertx, epicWeb, tokens, config.publicBaseUrl(), config.epic().allowPrivateNetworks()), config.publicBaseUrl(), audit);
+                new ConnectionTester(vertx, epicWeb, tokens, config.publicBaseUrl(), config.epic().allowPrivateNetworks()), config.publicBaseUrl(), audit,
+                diagnoses::of);
         OperationsRoutes operations = new OperationsRoutes(new OperationsStore(pool), new DeadLetterReplay(pool),
-                environmentStore, audit, queueStats::lastHour);
+                environmentStore, audit, queueStats::lastHour, diagnoses::of);
         ConnectionGuard managementGuard = new ConnectionGuard(config.connections());
         Deployment<ManagementApi> managementApi = new Deployment<>("management API", vertx, () -> new ManagementApi(
                 new GatewayConfig.Endpoint(config.management().host(), foundation.managementPort()), adminAuth, metrics,

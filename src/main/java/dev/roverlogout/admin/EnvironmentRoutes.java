@@ -34,10 +34,14 @@ public final class EnvironmentRoutes implements RouteMount {
     private final ConnectionTester tester;
     private final String publicBaseUrl;
     private final Audit audit;
+    /** An environment's MDM diagnosis (Diagnoses), empty when all looks right. */
+    private final java.util.function.Function<String, Optional<JsonObject>> diagnosis;
 
     public EnvironmentRoutes(EnvironmentStore store, EnvironmentDirectory directory, KeyRoutes keys,
-                             ConnectionTester tester, String publicBaseUrl, Audit audit) {
+                             ConnectionTester tester, String publicBaseUrl, Audit audit,
+                             java.util.function.Function<String, Optional<JsonObject>> diagnosis) {
         this.audit = audit;
+        this.diagnosis = diagnosis;
         this.store = store;
         this.directory = directory;
         this.keys = keys;
@@ -166,8 +170,10 @@ public final class EnvironmentRoutes implements RouteMount {
     private Future<JsonObject> get(RoutingContext ctx) {
         Environment e = scoped(ctx);
         String id = e.id();
-        return store.statusHistory(id).map(h -> e.toJson(publicBaseUrl).put("statusHistory", h))
-                .compose(json -> keys.view(id).map(k -> json.put("keys", k)));
+        JsonObject json = e.toJson(publicBaseUrl);
+        diagnosis.apply(id).ifPresent(d -> json.put("diagnosis", d));
+        return store.statusHistory(id).map(h -> json.put("statusHistory", h))
+                .compose(withHistory -> keys.view(id).map(k -> withHistory.put("keys", k)));
     }
 
     private Future<JsonObject> patch(RoutingContext ctx) {

@@ -28,11 +28,15 @@ public final class OperationsRoutes implements RouteMount {
 
     private final Audit audit;
     private final java.util.function.Function<String, java.util.SortedMap<Long, Long>> depthLastHour;
+    /** An environment's MDM diagnosis (Diagnoses), empty when all looks right. */
+    private final java.util.function.Function<String, java.util.Optional<JsonObject>> diagnosis;
 
     /** @param depthLastHour an environment's queue depth per epoch minute over the last hour (queue statistics) */
     public OperationsRoutes(OperationsStore store, DeadLetterReplay replays, EnvironmentStore environments, Audit audit,
-                            java.util.function.Function<String, java.util.SortedMap<Long, Long>> depthLastHour) {
+                            java.util.function.Function<String, java.util.SortedMap<Long, Long>> depthLastHour,
+                            java.util.function.Function<String, java.util.Optional<JsonObject>> diagnosis) {
         this.audit = audit;
+        this.diagnosis = diagnosis;
         this.depthLastHour = depthLastHour;
         this.store = store;
         this.replays = replays;
@@ -48,6 +52,10 @@ public final class OperationsRoutes implements RouteMount {
                 if (environmentId != null && q.getJsonArray("environments").isEmpty()) {
                     throw EnvironmentRoutes.notFound(environmentId);
                 }
+                q.getJsonArray("environments").forEach(o -> {
+                    JsonObject env = (JsonObject) o;
+                    diagnosis.apply(env.getString("environmentId")).ifPresent(d -> env.put("diagnosis", d));
+                });
                 return q;
             });
         });

@@ -64,7 +64,7 @@ public final class QueueStatistics extends PeriodicService {
                 total += d.queued();
                 environments.add(d.environmentId());
                 remember(d.environmentId(), minute, d.queued());
-                metrics.queue(d.environmentId(), d.status(), d.queued(), d.oldestAgeSeconds());
+                metrics.queue(d.environmentId(), d.tenantId(), d.status(), d.queued(), d.oldestAgeSeconds());
             }
             metrics.retainQueues(environments);
             lastHour.keySet().retainAll(environments);

@@ -28,6 +28,7 @@ public final class GatewayMetrics {
     private final PrometheusMeterRegistry registry;
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
     private final Map<String, QueueGauges> queues = new ConcurrentHashMap<>();
+    private final Map<String, DiagnosisGauges> diagnoses = new ConcurrentHashMap<>();
     /** Held while a scrape runs and while an environment's queue gauges are added or removed. */
     private final Object registration = new Object();
     private final Map<String, AtomicLong> gauges = new ConcurrentHashMap<>();
@@ -217,16 +218,17 @@ public final class GatewayMetrics {
     /**
      * Sets {@code rlg_queue_depth}, {@code rlg_queue_oldest_age_seconds} and {@code rlg_environment_status} (1 for
      * the environment's status, 0 for the others; for alerts such as "stuck in PENDING" or "READY without a lane
-     * owner") for one environment.
+     * owner") for one environment. The status gauges also carry the environment's {@code tenant} (environments never
+     * move tenant), which the dashboard's tenant variable reads; the contract's metrics keep their labels.
      */
-    public void queue(String environment, String status, long depth, double oldestAgeSeconds) {
+    public void queue(String environment, String tenant, String status, long depth, double oldestAgeSeconds) {
         QueueGauges g = queues.get(environment);
         if (g == null) {
             // a new environment's gauges are registered one by one: under the scrape's lock, so that a scrape never
             // shows some of them (a depth without its oldest age confused alerts and tests); a wait of one scrape at
             // most, once per environment
             synchronized (registration) {
-                g = queues.computeIfAbsent(environment, this::registerQueueGauges);
+                g = queues.computeIfAbsent(environment, e -> registerQueueGauges(e, tenant));
             }
         }
         g.depth.set(depth);
@@ -257,6 +259,40 @@ public final class GatewayMetrics {
         databaseUp.set(up ? 1 : 0);
     }
 
+    /**
+     * Sets {@code rlg_environment_diagnosis{environment,code}}: 1 for each of {@code codes} (Diagnoses), 0 for the
+     * other known codes, so that every environment has a series for each code.
+     */
+    public void diagnoses(String environment, Set<String> codes) {
+        synchronized (registration) {
+            diagnoses.computeIfAbsent(environment, e -> {
+                java.util.concurrent.atomic.AtomicReference<Set<String>> active =
+                        new java.util.concurrent.atomic.AtomicReference<>(Set.of());
+                List<Meter> gauges = new java.util.ArrayList<>();
+                for (String code : DIAGNOSIS_CODES) {
+                    gauges.add(Gauge.builder("rlg.environment.diagnosis", active, a -> a.get().contains(code) ? 1 : 0)
+                            .description("1 while the environment shows this MDM set-up problem (mdm_mismatch, "
+                                    + "device_id_shapes; see its diagnosis in /admin/queue)")
+                            .tags("environment", environment, "code", code).register(registry));
+                }
+                return new DiagnosisGauges(active, gauges);
+            }).active().set(Set.copyOf(codes));
+        }
+    }
+
+    /** Drops the diagnosis gauges of environments that no longer exist. */
+    public void retainDiagnoses(Set<String> environments) {
+        synchronized (registration) {
+            diagnoses.keySet().stream().filter(e -> !environments.contains(e)).toList()
+                    .forEach(e -> diagnoses.remove(e).gauges().forEach(registry::remove));
+        }
+    }
+
+    private static final List<String> DIAGNOSIS_CODES = List.of("mdm_mismatch", "device_id_shapes");
+
+    private record DiagnosisGauges(java.util.concurrent.atomic.AtomicReference<Set<String>> active, List<Meter> gauges) {
+    }
+
     /** Drops the per-environment queue gauges of environments that no longer exist. */
     public void retainQueues(Set<String> environments) {
         synchronized (registration) {
@@ -269,7 +305,7 @@ public final class GatewayMetrics {
         }
     }
 
-    private QueueGauges registerQueueGauges(String environment) {
+    private QueueGauges registerQueueGauges(String environment, String tenant) {
         AtomicLong depth = new AtomicLong();
         AtomicLong age = new AtomicLong();
         Meter depthGauge = Gauge.builder("rlg.queue.depth", depth, AtomicLong::get)
@@ -283,7 +319,7 @@ public final class GatewayMetrics {
         for (String s : new String[] {"PENDING", "READY", "PAUSED", "DISABLED"}) {
             statusGauges.add(Gauge.builder("rlg.environment.status", status, r -> s.equals(r.get()) ? 1 : 0)
                     .description("1 for the environment's status (PENDING, READY, PAUSED, DISABLED), 0 for the others")
-                    .tags("environment", environment, "status", s).register(registry));
+                    .tags("environment", environment, "status", s, "tenant", tenant).register(registry));
         }
         return new QueueGauges(depth, age, status, depthGauge, ageGauge, statusGauges);
     }

@@ -28,12 +28,13 @@ public final class QueueDepthStore {
             ON CONFLICT (environment_id) DO UPDATE SET queued = q.queued + EXCLUDED.queued
             """;
 
-    /** Per environment: id, status, queued jobs, age in seconds of the oldest queued job (0 when none). */
+    /** Per environment: id, status, queued jobs, age in seconds of the oldest queued job (0 when none), tenant. */
     public static final String READ = """
             SELECT e.id, e.status,
                    COALESCE((SELECT q.queued FROM queue_depth q WHERE q.environment_id = e.id), 0)
                      + COALESCE(d.delta, 0),
-                   GREATEST(0, COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - o.received_at), 0))::float8
+                   GREATEST(0, COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - o.received_at), 0))::float8,
+                   e.tenant_id
               FROM environment e
               LEFT JOIN (SELECT environment_id, sum(delta) AS delta FROM queue_depth_delta GROUP BY environment_id) d
                      ON d.environment_id = e.id
@@ -44,7 +45,7 @@ public final class QueueDepthStore {
             """;
 
     /** One environment's queue as statistics see it. */
-    public record Depth(String environmentId, String status, long queued, double oldestAgeSeconds) {
+    public record Depth(String environmentId, String status, long queued, double oldestAgeSeconds, String tenantId) {
     }
 
     private final Pool pool;
@@ -58,7 +59,7 @@ public final class QueueDepthStore {
         return pool.query(FOLD).execute().compose(x -> pool.query(READ).execute()).map(rows -> {
             List<Depth> depths = new ArrayList<>();
             for (Row r : rows) {
-                depths.add(new Depth(r.getString(0), r.getString(1), r.getLong(2), r.getDouble(3)));
+                depths.add(new Depth(r.getString(0), r.getString(1), r.getLong(2), r.getDouble(3), r.getString(4)));
             }
             return depths;
         });

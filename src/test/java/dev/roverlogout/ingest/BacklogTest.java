@@ -61,8 +61,8 @@ class BacklogTest {
         assertThat(metrics).contains("rlg_queue_depth{environment=\"full\"} 4.0")
                 .containsPattern("rlg_queue_oldest_age_seconds\\{environment=\"full\"} [0-9.]+")
                 .contains("rlg_ingest_rejected_total{reason=\"backlog\"} 1.0")
-                .contains("rlg_environment_status{environment=\"full\",status=\"READY\"} 1.0")
-                .contains("rlg_environment_status{environment=\"full\",status=\"PENDING\"} 0.0")
+                .contains("rlg_environment_status{environment=\"full\",status=\"READY\",tenant=\"default\"} 1.0")
+                .contains("rlg_environment_status{environment=\"full\",status=\"PENDING\",tenant=\"default\"} 0.0")
                 .contains("rlg_database_up 1.0")
                 .contains("vertx_pool_");
     }

@@ -150,6 +150,7 @@ class AlertRulesTest {
             Await.until(() -> {
                 text[0] = http.get(gw.managementPort(), "/metrics", null).bodyAsString();
                 return text[0].contains("\nrlg_disassociations_total{") && text[0].contains("\nrlg_environment_status{")
+                        && text[0].contains("\nrlg_environment_diagnosis{")
                         && text[0].contains("\nvertx_http_server_response_time_seconds_bucket{");
             }, 10);
             return text[0];

@@ -146,7 +146,7 @@ class KubernetesManifestsTest {
         try {
             p = new ProcessBuilder("kubectl", "kustomize", "k8s/overlays/" + overlay).redirectErrorStream(true).start();
         } catch (IOException e) {
-            throw new AssertionError("kubectl is needed to render k8s/overlays/" + overlay + " (Debian/Ubuntu: the "
+            throw new AssertionError("kubectl 1.21 or newer is needed to render k8s/overlays/" + overlay + " (Debian/Ubuntu: the "
                     + "kubectl package from the Kubernetes apt repository, or a kubectl binary on PATH): " + e.getMessage());
         }
         byte[] out = p.getInputStream().readAllBytes();

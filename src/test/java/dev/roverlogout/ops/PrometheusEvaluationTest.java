@@ -48,9 +48,12 @@ class PrometheusEvaluationTest {
     /**
      * Alerts this scenario must cause (pending or firing), per environment: prom-ok works (one device refused: a dead
      * letter), prom-storm gets 429s (Epic allows 2/s), prom-down is an outage, prom-nokey's key is not synced yet
-     * (token requests refused).
+     * (token requests refused), Epic knows none of prom-mdm's devices (an MDM mismatch).
      */
-    private static final Set<String> EXPECTED = Set.of("RoverLogoutCircuitOpen/prom-down", "RoverLogoutEpicFailureRatioHigh/prom-down");
+    private static final Set<String> EXPECTED = Set.of("RoverLogoutCircuitOpen/prom-down", "RoverLogoutEpicFailureRatioHigh/prom-down",
+            "RoverLogoutMdmMismatch/prom-mdm");
+    /** Devices of prom-mdm: more than the diagnosis needs (50 calls). */
+    private static final int MDM_DEVICES = 55;
     /** Alerts the scenario may cause, depending on timing (the outage's jobs may exhaust their attempts, or not yet). */
     private static final Set<String> ALLOWED = Set.of("RoverLogoutTokenFailures/prom-down", "RoverLogoutDeadLettersGrowing/prom-down",
             "RoverLogoutEpicFailureRatioHigh/prom-ok", "RoverLogoutEpicFailureRatioHigh/prom-storm",
@@ -78,9 +81,10 @@ class PrometheusEvaluationTest {
                 .add(SimulatedEpic.instance(gw, "P-OK", "client-ok", "prom-ok").put("rejectDevices", new JsonArray().add("ok-rejected")))
                 .add(SimulatedEpic.instance(gw, "P-STORM", "client-storm", "prom-storm").put("rateLimitPerSecond", 2))
                 .add(SimulatedEpic.instance(gw, "P-DOWN", "client-down", "prom-down").put("outage", true))
-                .add(SimulatedEpic.instance(gw, "P-NOKEY", "client-nokey", "prom-nokey").put("keySynced", false)));
+                .add(SimulatedEpic.instance(gw, "P-NOKEY", "client-nokey", "prom-nokey").put("keySynced", false))
+                .add(SimulatedEpic.instance(gw, "P-MDM", "client-mdm", "prom-mdm").put("unknownDevices", mdmDevices())));
         for (String[] e : new String[][] {{"prom-ok", "P-OK", "client-ok"}, {"prom-storm", "P-STORM", "client-storm"},
-                {"prom-down", "P-DOWN", "client-down"}, {"prom-nokey", "P-NOKEY", "client-nokey"}}) {
+                {"prom-down", "P-DOWN", "client-down"}, {"prom-nokey", "P-NOKEY", "client-nokey"}, {"prom-mdm", "P-MDM", "client-mdm"}}) {
             assertThat(http.post(gw.managementPort(), "/admin/environments", TestGateway.ADMIN, environment(e[0])
                     .put("interconnectUrl", sim.url()).put("instance", e[1]).put("clientId", e[2]).put("allowInsecure", true)
                     .put("rateLimitPerSecond", 50).put("burst", 50)).statusCode()).isEqualTo(201);
@@ -89,6 +93,14 @@ class PrometheusEvaluationTest {
         }
         work = Files.createTempDirectory("rlg-prometheus");
         startPrometheus();
+    }
+
+    private static JsonArray mdmDevices() {
+        JsonArray devices = new JsonArray();
+        for (int i = 0; i < MDM_DEVICES; i++) {
+            devices.add("mdm-" + i);
+        }
+        return devices;
     }
 
     private void startPrometheus() throws Exception {
@@ -138,7 +150,7 @@ class PrometheusEvaluationTest {
 
     /** An expression as Grafana sends it with every variable at "All" (allValue .*). */
     private static String allValues(String expr) {
-        return expr.replace("$namespace", ".*").replace("$job", ".*").replace("$environment", ".*");
+        return expr.replace("$namespace", ".*").replace("$job", ".*").replace("$tenant", ".*").replace("$environment", ".*");
     }
 
     private void scenario() throws Exception {
@@ -154,13 +166,17 @@ class PrometheusEvaluationTest {
         for (int i = 0; i < 200; i++) {
             storm.add(checkIn("p-storm-" + i, "prom-storm", "storm-" + i, "2026-11-30T07:00:00Z"));
         }
-        for (JsonArray events : List.of(ok, storm, down, nokey)) {
+        JsonArray mdm = new JsonArray();
+        mdmDevices().forEach(d -> mdm.add(checkIn("p-" + d, "prom-mdm", (String) d, "2026-11-30T07:00:00Z")));
+        for (JsonArray events : List.of(ok, storm, down, nokey, mdm)) {
             assertThat(http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST, new JsonObject().put("events", events))
                     .statusCode()).isEqualTo(202);
         }
         assertThat(http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST, new JsonObject()).statusCode()).isEqualTo(400);
         // a dead letter (Epic refused the device), calls done, 429s, and the outage's circuit open
         Await.until(() -> sim.stats("P-OK").getLong("devices") >= 19, 30);
+        Await.until(() -> http.get(gw.managementPort(), "/admin/queue?environmentId=prom-mdm", TestGateway.ADMIN).bodyAsJsonObject()
+                .getJsonArray("environments").getJsonObject(0).containsKey("diagnosis"), 60);
         Await.until(() -> http.get(gw.managementPort(), "/admin/queue?environmentId=prom-down", TestGateway.ADMIN).bodyAsJsonObject()
                 .getJsonArray("environments").getJsonObject(0).getString("circuit", "").equals("open"), 30);
         Await.until(() -> {

@@ -1,0 +1,75 @@
+package dev.roverlogout.store;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+
+import io.vertx.core.Future;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+
+/**
+ * What the MDM diagnosis reads per environment over a recent window: how Epic's answers ended (index
+ * {@code job_finished}, one range per environment) and the shapes of the device ids that checked in (index
+ * {@code device_event_received}, one range for all environments). Both cost what the window holds, never the history.
+ */
+public final class DiagnosisStore {
+    /** A device id in the shape of a UUID ({DeviceUuId}, identifierForVendor); anything else is "another shape". */
+    public static final String UUID_SHAPE = "^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$";
+
+    static final String CALLS = """
+            SELECT e.id, c.answered, c.not_associated
+              FROM environment e
+              CROSS JOIN LATERAL (
+                SELECT count(*) AS answered, count(*) FILTER (WHERE j.state = 'not_associated') AS not_associated
+                  FROM disassociation_job j
+                 WHERE j.environment_id = e.id AND j.finished_at IS NOT NULL
+                   AND j.finished_at > now() - make_interval(secs => $1)
+                   AND j.state IN ('done', 'not_associated', 'failed')) c
+            """;
+
+    static final String SHAPES = """
+            SELECT environment_id,
+                   count(DISTINCT device_id) FILTER (WHERE device_id ~ '%s'),
+                   count(DISTINCT device_id) FILTER (WHERE device_id !~ '%s')
+              FROM device_event
+             WHERE received_at > now() - make_interval(secs => $1)
+             GROUP BY environment_id
+            """.formatted(UUID_SHAPE, UUID_SHAPE);
+
+    /**
+     * One environment's recent window.
+     *
+     * @param answered      jobs Epic answered for and that ended ({@code done}, {@code not_associated}, {@code failed})
+     * @param notAssociated of those, the ones Epic answered "not associated"
+     * @param uuidDevices   distinct devices with a UUID-shaped id that checked in
+     * @param otherDevices  distinct devices with an id of another shape (serial numbers, IMEIs, names)
+     */
+    public record Window(long answered, long notAssociated, long uuidDevices, long otherDevices) {
+    }
+
+    private final Pool pool;
+
+    public DiagnosisStore(Pool pool) {
+        this.pool = pool;
+    }
+
+    /** Every environment's window of the last {@code window}. */
+    public Future<Map<String, Window>> read(Duration window) {
+        Tuple seconds = Tuple.of((double) window.toSeconds());
+        return pool.preparedQuery(CALLS).execute(seconds).compose(calls -> pool.preparedQuery(SHAPES).execute(seconds)
+                .map(shapes -> {
+                    Map<String, long[]> shapeCounts = new HashMap<>();
+                    for (Row r : shapes) {
+                        shapeCounts.put(r.getString(0), new long[] {r.getLong(1), r.getLong(2)});
+                    }
+                    Map<String, Window> windows = new HashMap<>();
+                    for (Row r : calls) {
+                        long[] s = shapeCounts.getOrDefault(r.getString(0), new long[2]);
+                        windows.put(r.getString(0), new Window(r.getLong(1), r.getLong(2), s[0], s[1]));
+                    }
+                    return windows;
+                }));
+    }
+}
