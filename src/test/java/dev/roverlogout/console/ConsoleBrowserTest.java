@@ -55,7 +55,7 @@ class ConsoleBrowserTest {
     @BeforeAll
     void start() {
         gw = TestGateway.start(Map.of("RLG_DISPATCH_ENABLED", "true", "RLG_EPIC_READINESSPROBEINTERVAL", "1s",
-                "RLG_DISPATCH_POLLINTERVAL", "200ms"));
+                "RLG_DISPATCH_POLLINTERVAL", "200ms", "RLG_METRICS_QUEUESTATSINTERVAL", "500ms"));
         http = new Http();
         sim = new SimulatedEpic(gw, http, new JsonArray().add(SimulatedEpic.instance(gw, INSTANCE, CLIENT, ENV)));
         browser = new Browser("browser");
@@ -278,6 +278,41 @@ class ConsoleBrowserTest {
         }
         assertThat(alerted).as("the onerror handler never ran").isFalse();
         browser.screenshot("hostile-name");
+    }
+
+    @Test
+    @Order(5)
+    @DisplayName("an MDM mismatch reads as words on the list and the environment page: which two AppConfig keys to compare")
+    void mdmDiagnosisShown() throws Exception {
+        JsonArray unknown = new JsonArray();
+        JsonArray events = new JsonArray();
+        for (int i = 0; i < 55; i++) {
+            unknown.add("mdm-serial-" + i);
+            events.add(Fixtures.checkIn("mdm-ev-" + i, "console-mdm", "mdm-serial-" + i, "2026-11-30T07:00:00Z"));
+        }
+        sim.configure("MDM-CONSOLE", SimulatedEpic.instance(gw, "MDM-CONSOLE", "client-mdm-console", "console-mdm")
+                .put("unknownDevices", unknown));
+        assertThat(http.post(gw.managementPort(), "/admin/environments", TestGateway.ADMIN, Fixtures.environment("console-mdm")
+                .put("displayName", "MDM check").put("interconnectUrl", sim.url()).put("instance", "MDM-CONSOLE")
+                .put("clientId", "client-mdm-console").put("allowInsecure", true).put("rateLimitPerSecond", 200)
+                .put("burst", 200)).statusCode()).isEqualTo(201);
+        assertThat(http.post(gw.managementPort(), "/admin/environments/console-mdm/activate", TestGateway.ADMIN, null)
+                .statusCode()).isEqualTo(200);
+        assertThat(http.post(gw.publicPort(), "/v1/checkins", TestGateway.INGEST, new JsonObject().put("events", events))
+                .statusCode()).isEqualTo(202);
+        dev.roverlogout.testing.Await.until(() -> http.get(gw.managementPort(), "/admin/queue?environmentId=console-mdm",
+                TestGateway.ADMIN).bodyAsJsonObject().getJsonArray("environments").getJsonObject(0).containsKey("diagnosis"), 60);
+        signInWithToken();
+        String row = browser.await(15, d -> {
+            List<String> c = cells("console-mdm");
+            String text = c == null ? "" : String.join(" | ", c);
+            return text.contains("epicRoverEpicMobileDeviceID") ? text : null;
+        });
+        assertThat(row).contains("not associated").contains("EpicMobileDeviceID");
+        driver.findElement(By.linkText("MDM check")).click();
+        assertThat(awaitText("env-diagnosis", t -> t.contains("EpicMobileDeviceID")))
+                .startsWith("Check the MDM set-up:").contains("55 of the 55 calls").contains("epicRoverEpicMobileDeviceID");
+        browser.screenshot("mdm-diagnosis");
     }
 
     @Test
