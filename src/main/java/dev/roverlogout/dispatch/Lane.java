@@ -48,7 +48,8 @@ final class Lane {
     private final FailureLog failures;
     private final Circuit circuit;
     private final Promise<Void> drained = Promise.promise();
-    private final AdaptiveRate rate = new AdaptiveRate(System.nanoTime());
+    private final AdaptiveRate rate = new AdaptiveRate(System.nanoTime(),
+            System.currentTimeMillis() * 1_000_000L - System.nanoTime());
     private int inFlight;
     private boolean claiming;
     private long wakeTimer = -1;
@@ -262,6 +263,10 @@ final class Lane {
         }
         if (o.status() == 429 || o.status() == 503 && o.retryAfter().isPresent()) {
             metrics.rateLimit(environmentId, rate.pushBack(o.retryAfter().orElse(Duration.ofSeconds(1)), nowNanos));
+            log.debug("Lane {}: Epic pushed back ({}); its limit looks like {}/s, the rate in force is {}/s",
+                    environmentId, o.status(), rate.learned(), rate.current());
+        } else if (sent && answer != null) {
+            rate.accepted(nowNanos); // Epic took the call (whatever it answered): counts towards the limit it shows
         }
         if (o.kind() == EpicOutcome.Kind.DONE || o.kind() == EpicOutcome.Kind.NOT_ASSOCIATED) {
             // the SLO: from the check-in's receipt to Epic's final answer (retries included)
