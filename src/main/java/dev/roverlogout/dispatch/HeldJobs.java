@@ -42,6 +42,10 @@ final class HeldJobs {
         return held.isEmpty();
     }
 
+    int size() {
+        return held.size();
+    }
+
     /** When the oldest held job was claimed (monotonic nanos); only when not empty. */
     long oldestClaimedAt() {
         return held.peek().claimedAt();
