@@ -80,7 +80,7 @@ public final class EnvironmentRoutes implements RouteMount {
                 status(ctx, EnumSet.of(Status.PENDING, Status.READY, Status.PAUSED), Status.DISABLED)));
         keys.mount(router, audit);
         router.post("/admin/environments/:id/test-connection").respond(audit.of("environment.test-connection",
-                ctx -> tester.test(scoped(ctx))
+                ctx -> tester.test(scoped(ctx), privateAllowed(Principal.of(ctx)))
                         .onSuccess(result -> Audit.changes(ctx, new JsonObject().put("result", result.getValue("ok"))
                                 .put("failedStep", failedStep(result))))));
     }

@@ -211,7 +211,12 @@ final class Lane {
             if (ar.failed()) {
                 log.atWarn().addKeyValue("environment", environmentId).log("Lane {} cannot claim jobs: {}", environmentId,
                         ar.cause().getMessage());
-                sleep(1000);
+                noClaimAheadBefore = System.nanoTime() + 1_000_000_000L;
+                if (claimed.isEmpty()) {
+                    sleep(1000);
+                } else {
+                    pump(); // the jobs held keep their token timer; no claim ahead for a second
+                }
                 return;
             }
             long now = System.nanoTime();

@@ -25,8 +25,8 @@ import io.vertx.core.json.JsonObject;
  * {@code rlg_environment_diagnosis{environment,code}}.
  *
  * <ul>
- * <li>{@code mdm_mismatch}: at least {@link #MIN_CALLS} calls ended in the window and at least {@link #RATIO} of them
- *     "not associated". Epic knows the device under another id than the Locker sends: Rover's AppConfig
+ * <li>{@code mdm_mismatch}: Epic gave its verdict ({@code done} or {@code not_associated}) on at least
+ *     {@link #MIN_CALLS} calls in the window and at least {@link #RATIO} of them were "not associated". Epic knows the device under another id than the Locker sends: Rover's AppConfig
  *     {@code EpicMobileDeviceID} and the Locker's {@code epicRoverEpicMobileDeviceID} differ.</li>
  * <li>{@code device_id_shapes}: devices with UUID-shaped ids and devices with ids of another shape both checked in
  *     (each shape at least {@link #MIN_MINORITY} devices and {@link #MINORITY_SHARE} of them): two MDM profiles fill

@@ -26,24 +26,24 @@ public final class DiagnosisStore {
                   FROM disassociation_job j
                  WHERE j.environment_id = e.id AND j.finished_at IS NOT NULL
                    AND j.finished_at > now() - make_interval(secs => $1)
-                   AND j.state IN ('done', 'not_associated', 'failed')) c
+                   AND j.state IN ('done', 'not_associated')) c
             """;
 
     static final String SHAPES = """
-            SELECT environment_id,
-                   count(DISTINCT device_id) FILTER (WHERE device_id ~ '%s'),
-                   count(DISTINCT device_id) FILTER (WHERE device_id !~ '%s')
-              FROM device_event
-             WHERE received_at > now() - make_interval(secs => $1)
+            SELECT environment_id, count(*) FILTER (WHERE uuid), count(*) FILTER (WHERE NOT uuid)
+              FROM (SELECT DISTINCT environment_id, device_id, device_id ~ '%s' AS uuid
+                      FROM device_event
+                     WHERE received_at > now() - make_interval(secs => $1) AND type = 'CHECK_IN') d
              GROUP BY environment_id
-            """.formatted(UUID_SHAPE, UUID_SHAPE);
+            """.formatted(UUID_SHAPE);
 
     /**
      * One environment's recent window.
      *
-     * @param answered      jobs Epic answered for and that ended ({@code done}, {@code not_associated}, {@code failed})
+     * @param answered      jobs Epic gave its verdict on ({@code done}, {@code not_associated}); dead letters and
+     *                      expired jobs say nothing about the device id
      * @param notAssociated of those, the ones Epic answered "not associated"
-     * @param uuidDevices   distinct devices with a UUID-shaped id that checked in
+     * @param uuidDevices   distinct devices with a UUID-shaped id that checked in (check-outs not counted)
      * @param otherDevices  distinct devices with an id of another shape (serial numbers, IMEIs, names)
      */
     public record Window(long answered, long notAssociated, long uuidDevices, long otherDevices) {

@@ -286,6 +286,12 @@ class CrossTenantWalkTest {
         String platformAdmin = idp.token("sre-admin", "admin", "*");
         assertThat(http.send(HttpMethod.PATCH, gw.managementPort(), "/admin/environments/a-lan", platformAdmin,
                 new JsonObject().put("interconnectUrl", "http://127.0.0.1:2")).statusCode()).as("a platform person").isEqualTo(200);
+        // test-connection judges the address by the rights of the person asking, not only by the platform's setting
+        JsonObject asTenantAdmin = asAlice(HttpMethod.POST, "/admin/environments/a-lan/test-connection", null).bodyAsJsonObject();
+        assertThat(asTenantAdmin.getJsonArray("steps").getJsonObject(0).getString("status")).isEqualTo("failed");
+        assertThat(asTenantAdmin.getJsonArray("steps").getJsonObject(0).getString("message")).contains("loopback");
+        JsonObject asPlatform = admin(HttpMethod.POST, "/admin/environments/a-lan/test-connection", null).bodyAsJsonObject();
+        assertThat(asPlatform.getJsonArray("steps").getJsonObject(0).getString("status")).isEqualTo("ok");
         // leaves tenant A as the other tests expect it
         assertThat(admin(HttpMethod.DELETE, "/admin/environments/a-lan", null).statusCode()).isIn(200, 204);
     }

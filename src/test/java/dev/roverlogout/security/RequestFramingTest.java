@@ -125,6 +125,15 @@ class RequestFramingTest {
     }
 
     @Test
+    @DisplayName("Transfer-Encoding on an HTTP/1.0 request: 400 and the connection closed")
+    void transferEncodingOnHttp10() throws IOException {
+        String request = "POST /v1/checkins HTTP/1.0\r\nHost: x\r\nAuthorization: Bearer " + TestGateway.INGEST
+                + "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + hiddenCheckIn("smuggled-10");
+        assertRefused(exchange(gw.publicPort(), request), "HTTP/1.0 request must not carry Transfer-Encoding");
+        assertThat(stored("smuggled-10")).isZero();
+    }
+
+    @Test
     @DisplayName("two Host headers, or none in HTTP/1.1: 400 and the connection closed")
     void hostHeaders() throws IOException {
         assertRefused(exchange(gw.publicPort(), "GET /jwks/framing.json HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"
