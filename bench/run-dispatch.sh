@@ -15,7 +15,7 @@
 #          JIT-compiles the dispatch path of gateway and simulator), then the measured one.
 #          Keys: envs=50 devices=1200 warmup=400 rate=1000 burst=100 concurrency=32
 # Environment: JAVA_OPTS (gateway JVM, e.g. -XX:StartFlightRecording=filename=/tmp/rlg.jfr,settings=profile),
-#   SIM_JAVA_OPTS, PUB_PORT/MGMT_PORT/SIM_PORT (default 18080/18081/19090), BENCH_SKIP_BUILD=1, BENCH_KEEP=1
+#   SIM_JAVA_OPTS (default -XX:TieredStopAtLevel=1, see start-dispatch.sh), PUB_PORT/MGMT_PORT/SIM_PORT (default 18080/18081/19090), BENCH_SKIP_BUILD=1, BENCH_KEEP=1
 #   (keep the temp dir with gateway.log and sim.log).
 set -euo pipefail
 SCENARIO=${1:?usage: bench/run-dispatch.sh drain|e2e|multi [key=value ...]}

@@ -26,6 +26,8 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 public final class GatewayMetrics {
     private final PrometheusMeterRegistry registry;
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
+    /** Timers by name and tags: looking a meter up in the registry for every call cost more than recording it. */
+    private final Map<String, Timer> timers = new ConcurrentHashMap<>();
     /** Held while a scrape runs and while an environment's queue gauges are added or removed. */
     private final Object registration = new Object();
     /** Per-environment gauges (queue, status, diagnosis), registered under {@link #registration}. */
@@ -135,11 +137,11 @@ public final class GatewayMetrics {
 
     /** {@code rlg_epic_request_duration_seconds{environment,endpoint,status}}: one call to Epic. */
     public void epicRequest(String environment, String endpoint, int status, long nanos) {
-        Timer.builder("rlg.epic.request.duration")
+        timers.computeIfAbsent("e|" + environment + "|" + endpoint + "|" + status, k -> Timer.builder("rlg.epic.request.duration")
                 .description("Calls to Epic, by endpoint (token, disassociate) and HTTP status (0 = no answer)")
                 .tags("environment", environment, "endpoint", endpoint, "status", Integer.toString(status))
                 .publishPercentileHistogram()
-                .register(registry).record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+                .register(registry)).record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
     }
 
     /** {@code rlg_lane_owned{environment}}: 1 on the replica that dispatches the environment now. */
@@ -177,11 +179,11 @@ public final class GatewayMetrics {
 
     /** {@code rlg_checkin_to_disassociation_seconds{environment}}: check-in received to Epic's answer. */
     public void checkinToDisassociation(String environment, java.time.Duration d) {
-        Timer.builder("rlg.checkin.to.disassociation")
+        timers.computeIfAbsent("c|" + environment, k -> Timer.builder("rlg.checkin.to.disassociation")
                 .description("From the check-in's arrival to Epic's answer for its device")
                 .tags("environment", environment)
                 .publishPercentileHistogram()
-                .register(registry).record(d);
+                .register(registry)).record(d);
     }
 
     private AtomicLong environmentGauge(String name, String description, String environment) {
