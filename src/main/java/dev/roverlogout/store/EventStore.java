@@ -1,21 +1,24 @@
 package dev.roverlogout.store;
 
+import java.time.OffsetDateTime;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Function;
 
 import io.vertx.core.Future;
 import io.vertx.pgclient.PgException;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
 
 /**
  * Writes a group of check-in events in one transaction with set-based SQL: idempotency by (environment, eventId),
  * coalescing into a still-queued job, check-out fencing, skipped outcomes for environments not READY/PAUSED.
  *
- * <p>The transaction is one statement, {@code rlg_write_events} (V9__write_events_function.sql): one round trip
+ * <p>The transaction is one statement, {@code rlg_write_events} (V10__write_events_rounds.sql): one round trip
  * per group instead of seven, and every event's fields sent once. Its steps are those the statements of this class
  * took before, in the same order, each with its own snapshot.
  *
@@ -25,12 +28,12 @@ import io.vertx.sqlclient.Row;
  * writers never deadlock). Every later statement therefore sees every event of those devices committed before
  * it: a check-in can never miss the check-out that fences it, and a re-sent eventId is seen as a duplicate.
  *
- * <p>Events of one device within a group are applied in arrival order: the group is split into rounds that hold
- * at most one event per (environment, device) ({@link EventRounds}); usually there is one round.
+ * <p>Events of one device within a group are applied in arrival order: the function splits the group into rounds
+ * that hold at most one event per (environment, device); usually there is one round.
  */
 public final class EventStore {
     static final String WRITE = "SELECT event_position, event_outcome, event_job_id, racing_job_id "
-            + "FROM rlg_write_events($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+            + "FROM rlg_write_events($1, $2, $3, $4, $5, $6, $7, $8)";
     /** The SQLSTATE {@code rlg_write_events} raises for unknown environments (their ids in DETAIL). */
     static final String UNKNOWN_ENVIRONMENTS = "RL001";
 
@@ -79,7 +82,7 @@ public final class EventStore {
      * {@link MissingEnvironments} (nothing written) when an environment does not exist.
      */
     public Future<Map<String, Stored>> write(List<CheckInEvent> events) {
-        return pool.preparedQuery(WRITE).execute(EventRounds.params(events))
+        return pool.preparedQuery(WRITE).execute(params(events))
                 .recover(failure -> Future.failedFuture(failure instanceof PgException pg
                         && UNKNOWN_ENVIRONMENTS.equals(pg.getSqlState()) ? new MissingEnvironments(ids(pg.getDetail())) : failure))
                 .map(rows -> {
@@ -91,6 +94,26 @@ public final class EventStore {
                     }
                     return stored;
                 });
+    }
+
+    /** One array per event field, in arrival order (the arguments of {@code rlg_write_events}). */
+    static Tuple params(List<CheckInEvent> events) {
+        return Tuple.tuple().addArrayOfString(strings(events, CheckInEvent::environmentId))
+                .addArrayOfString(strings(events, CheckInEvent::eventId))
+                .addArrayOfString(strings(events, e -> e.type().name()))
+                .addArrayOfString(strings(events, CheckInEvent::deviceId))
+                .addArrayOfOffsetDateTime(events.stream().map(CheckInEvent::occurredAt).toArray(OffsetDateTime[]::new))
+                .addArrayOfString(strings(events, CheckInEvent::userId))
+                .addArrayOfString(strings(events, CheckInEvent::lockerId))
+                .addArrayOfString(strings(events, CheckInEvent::requestId));
+    }
+
+    private static String[] strings(List<CheckInEvent> events, Function<CheckInEvent, String> field) {
+        String[] values = new String[events.size()];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = field.apply(events.get(i));
+        }
+        return values;
     }
 
     private static Set<String> ids(String detail) {

@@ -25,9 +25,11 @@ import io.vertx.core.Vertx;
 import io.vertx.sqlclient.Pool;
 
 /**
- * The one-statement ingest transaction ({@code rlg_write_events}, migration V9) on a database the previous version
- * made and filled: queued and in-flight jobs survive the upgrade and the new write path coalesces into, cancels and
- * fences them as before; rounds apply one device's events in arrival order; unknown environments write nothing.
+ * The one-statement ingest transaction ({@code rlg_write_events}, migrations V9 and V10) on a database the previous
+ * version made and filled: queued and in-flight jobs survive the upgrade and the new write path coalesces into,
+ * cancels and fences them as before; rounds apply one device's events in arrival order, also a thousand of them;
+ * a concurrent writer holding a device's later check-out is waited for; the lanes are woken; unknown environments
+ * write nothing.
  */
 class WriteEventsTest {
     private static final OffsetDateTime T = OffsetDateTime.parse("2026-11-30T07:00:00Z");
@@ -60,6 +62,7 @@ class WriteEventsTest {
                            (103, 'up', 'both-1', 'sending', '2026-11-30T05:00:00Z', now(), now(), 'replica-a', now() + interval '30 seconds'),
                            (104, 'up', 'both-1', 'queued', '2026-11-30T06:00:00Z', now(), now(), NULL, NULL)
                     """);
+            s.execute("SELECT setval(pg_get_serial_sequence('disassociation_job', 'id'), 104)");
             s.execute("""
                     INSERT INTO device_event (environment_id, event_id, type, device_id, occurred_at, outcome, job_id)
                     VALUES ('up', 'old-1', 'CHECK_IN', 'queued-1', '2026-11-30T06:00:00Z', 'queued', 101),
@@ -157,6 +160,94 @@ class WriteEventsTest {
         assertThat(stored(m, "r-4").outcome()).isEqualTo("queued");
         assertThat(TestPostgres.column(url, "SELECT state FROM disassociation_job WHERE device_id = 'round-1' ORDER BY id"))
                 .containsExactly("cancelled", "queued");
+    }
+
+    private static List<String> notifications(Connection listener, Statement s) throws Exception {
+        List<String> payloads = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            s.execute("SELECT 1");
+            PGNotification[] n = listener.unwrap(PGConnection.class).getNotifications(50);
+            if (n != null) {
+                for (PGNotification x : n) {
+                    payloads.add(x.getParameter());
+                }
+            }
+        }
+        return payloads;
+    }
+
+    @Test
+    @DisplayName("new jobs wake the environment's lane once per group; a group that only coalesces wakes nobody")
+    void wakesTheLane() throws Exception {
+        try (Connection listener = TestPostgres.connect(url); Statement s = listener.createStatement()) {
+            s.execute("LISTEN " + EventStore.JOBS_QUEUED_CHANNEL);
+            write(in("w-1", "wake-1", T), in("w-2", "wake-2", T));
+            assertThat(notifications(listener, s)).containsExactly("up");
+            write(in("w-3", "wake-1", T.plusMinutes(1)));
+            assertThat(notifications(listener, s)).as("coalesced into the queued job").isEmpty();
+        }
+    }
+
+    @Test
+    @DisplayName("a group of 1,000 events of one device (1,000 rounds) plus others: each applied in arrival order")
+    void thousandRounds() throws Exception {
+        List<CheckInEvent> events = new ArrayList<>();
+        for (int i = 0; i < 1000; i++) {
+            OffsetDateTime at = T.plusSeconds(i);
+            events.add(i % 2 == 0 ? in("m-" + i, "many", at) : out("m-" + i, "many", at));
+            if (i % 100 == 0) {
+                events.add(in("o-" + i, "other-" + i, T));
+            }
+        }
+        Map<String, EventStore.Stored> m = await(store.write(events));
+        assertThat(m).hasSize(1010);
+        for (int i = 0; i < 1000; i++) {
+            assertThat(stored(m, "m-" + i).outcome()).as("event %d", i).isEqualTo(i % 2 == 0 ? "queued" : "cancelled_job");
+            if (i % 2 == 1) {
+                assertThat(stored(m, "m-" + i).jobId()).isEqualTo(stored(m, "m-" + (i - 1)).jobId());
+            }
+        }
+        assertThat(TestPostgres.count(url, "SELECT count(*) FROM disassociation_job WHERE device_id = 'many' AND state = 'cancelled'"))
+                .isEqualTo(500);
+        assertThat(TestPostgres.count(url, "SELECT count(*) FROM disassociation_job WHERE device_id LIKE 'other-%' AND state = 'queued'"))
+                .isEqualTo(10);
+    }
+
+    @Test
+    @DisplayName("a check-in waits for a concurrent group holding the device with a later check-out, then sees it: "
+            + "superseded, no job")
+    void waitsForAConcurrentCheckOut() throws Exception {
+        try (Connection a = TestPostgres.connect(url); Statement s = a.createStatement()) {
+            a.setAutoCommit(false);
+            s.execute("""
+                    SELECT * FROM rlg_write_events(ARRAY['up'], ARRAY['c-out'], ARRAY['CHECK_OUT'], ARRAY['racing-1'],
+                        ARRAY['2026-11-30T07:05:00Z'::timestamptz], ARRAY['nurse-3'], ARRAY['locker-1'], ARRAY['req-c-out'])
+                    """);
+            Future<Map<String, EventStore.Stored>> checkIn = store.write(List.of(in("c-in", "racing-1", T)));
+            Thread.sleep(300); // time for the check-in to reach the device's lock
+            assertThat(checkIn.isComplete()).as("waits for the device lock").isFalse();
+            a.commit();
+            assertThat(stored(await(checkIn), "c-in")).isEqualTo(new EventStore.Stored("superseded", null, false));
+        }
+        assertThat(TestPostgres.count(url, "SELECT count(*) FROM disassociation_job WHERE device_id = 'racing-1'")).isZero();
+    }
+
+    @Test
+    @DisplayName("the function leaves enable_nestloop as it found it, also inside a caller's transaction")
+    void restoresItsSetting() throws Exception {
+        try (Connection c = TestPostgres.connect(url); Statement s = c.createStatement()) {
+            c.setAutoCommit(false);
+            s.execute("""
+                    SELECT * FROM rlg_write_events(ARRAY['up', 'up'], ARRAY['n-1', 'n-2'], ARRAY['CHECK_IN', 'CHECK_OUT'],
+                        ARRAY['nest-1', 'nest-1'], ARRAY['2026-11-30T07:00:00Z', '2026-11-30T07:01:00Z']::timestamptz[],
+                        ARRAY[NULL, NULL]::text[], ARRAY[NULL, NULL]::text[], ARRAY[NULL, NULL]::text[])
+                    """);
+            try (var rs = s.executeQuery("SHOW enable_nestloop")) {
+                rs.next();
+                assertThat(rs.getString(1)).isEqualTo("on");
+            }
+            c.rollback();
+        }
     }
 
     @Test
