@@ -52,10 +52,6 @@ final class Lane {
             System.currentTimeMillis() * 1_000_000L - System.nanoTime());
     private int inFlight;
     private boolean claiming;
-    /** A lane that can send fewer calls than this in ~50 ms claims only when it holds none. */
-    private static final int MIN_CLAIM_AHEAD = 8;
-    /** Monotonic nanos before which the lane claims only when it holds no job (the queue looked empty). */
-    private long noClaimAheadBefore = System.nanoTime();
     private long wakeTimer = -1;
     private long flushTimer = -1;
     private boolean stopped;
@@ -140,7 +136,7 @@ final class Lane {
 
     /** Runs the loop now (new jobs may be due). */
     void wake() {
-        noClaimAheadBefore = System.nanoTime();
+        claimed.claimAheadFrom(System.nanoTime());
         if (!stopped) {
             vertx.cancelTimer(wakeTimer);
             wakeTimer = -1;
@@ -185,17 +181,12 @@ final class Lane {
         while (!claimed.isEmpty() && inFlight < concurrency && bucket.tryTake(now)) {
             send(e, claimed.next());
         }
-        // Claim ahead: the free call slots plus one more round of calls, never more than can leave within ~50 ms at
-        // the rate in force (tokens now and what the rate adds meanwhile), and again once half of that is sent. A fast
-        // lane thus refills a finished call's slot from jobs it holds instead of after a claim's round trip (one
-        // claim at a time, of the one or two slots freed meanwhile, was what limited an unlimited lane to ~1,700
-        // calls/s); a slow one (fewer than MIN_CLAIM_AHEAD calls in ~50 ms) claims as before, when it holds none, and
-        // costs no more claims. Held jobs stay fenceable until they leave.
+        // claim ahead (HeldJobs#toClaim): the free call slots plus one more round, never more than can leave within
+        // ~50 ms at the rate in force (tokens now and what the rate adds meanwhile)
         int soon = bucket.available(now) + (int) Math.ceil(rate.current() * 0.05);
-        int want = Math.min(config.batchSize(), Math.min(soon, 2 * concurrency - inFlight));
-        if (!claiming && want > claimed.size()
-                && (claimed.isEmpty() || want >= MIN_CLAIM_AHEAD && claimed.size() * 2 < want && now - noClaimAheadBefore >= 0)) {
-            claim(want - claimed.size());
+        int more = claimed.toClaim(Math.min(config.batchSize(), Math.min(soon, 2 * concurrency - inFlight)), now);
+        if (!claiming && more > 0) {
+            claim(more);
         }
         if (!claimed.isEmpty() && inFlight < concurrency) {
             sleep(Math.max(1, bucket.nanosUntilNext(now) / 1_000_000)); // waiting for a token
@@ -203,7 +194,7 @@ final class Lane {
         // otherwise a call's completion or the claim's answer pumps
     }
 
-    /** Claims up to {@code limit} due jobs (see {@link #pump} for how many). */
+    /** Claims up to {@code limit} due jobs (see {@link HeldJobs#toClaim} for how many). */
     private void claim(int limit) {
         claiming = true;
         jobs.claim(environmentId, owner, fence, limit, config.leaseDuration()).onComplete(ar -> {
@@ -211,7 +202,7 @@ final class Lane {
             if (ar.failed()) {
                 log.atWarn().addKeyValue("environment", environmentId).log("Lane {} cannot claim jobs: {}", environmentId,
                         ar.cause().getMessage());
-                noClaimAheadBefore = System.nanoTime() + 1_000_000_000L;
+                claimed.claimAheadFrom(System.nanoTime() + 1_000_000_000L);
                 if (claimed.isEmpty()) {
                     sleep(1000);
                 } else {
@@ -223,7 +214,7 @@ final class Lane {
             claimed.add(ar.result(), now);
             if (ar.result().size() < limit) {
                 // fewer due jobs than asked: no claiming ahead until new jobs are notified (wake) or a poll passes
-                noClaimAheadBefore = now + config.pollInterval().toNanos();
+                claimed.claimAheadFrom(now + config.pollInterval().toNanos());
             }
             if (claimed.isEmpty()) {
                 sleep(config.pollInterval().toMillis());

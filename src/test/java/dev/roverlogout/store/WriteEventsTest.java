@@ -130,17 +130,7 @@ class WriteEventsTest {
             s.execute("LISTEN " + EventStore.JOBS_FENCED_CHANNEL);
             Map<String, EventStore.Stored> second = write(out("new-4", "both-1", T));
             assertThat(stored(second, "new-4")).isEqualTo(new EventStore.Stored("cancelled_job", 104L, true));
-            List<String> payloads = new ArrayList<>();
-            for (int i = 0; i < 50 && payloads.isEmpty(); i++) {
-                s.execute("SELECT 1");
-                PGNotification[] n = listener.unwrap(PGConnection.class).getNotifications(100);
-                if (n != null) {
-                    for (PGNotification x : n) {
-                        payloads.add(x.getParameter());
-                    }
-                }
-            }
-            assertThat(payloads).containsExactly("up:103");
+            assertThat(notifications(listener, s)).containsExactly("up:103");
         }
         assertThat(TestPostgres.column(url, "SELECT state FROM disassociation_job WHERE id = 104")).containsExactly("cancelled");
         assertThat(TestPostgres.count(url, "SELECT count(*) FROM disassociation_job WHERE state IN ('queued', 'sending')"))
