@@ -72,6 +72,10 @@ public final class Database implements AutoCloseable {
                 // a generic plan made while a table is small would seq-scan it for every event forever after; every
                 // hot statement of the gateway is meant to run on an index, so never prefer a seq scan
                 .addProperty("enable_seqscan", "off")
+                // that setting prices any plan with a seq scan (of a tiny table, say) at 10^10, far above jit_above_cost:
+                // on a server built with LLVM every such statement was JIT-compiled, 100-250 ms each (the heartbeat,
+                // lease and queue-statistics statements), for statements that run in well under a millisecond
+                .addProperty("jit", "off")
                 // a 202 promises durability: never inherit a role or database default of synchronous_commit=off
                 .addProperty("synchronous_commit", "on");
         NetClientOptions tcp = new NetClientOptions()
