@@ -24,7 +24,8 @@ cleanup() {
 trap cleanup EXIT
 "${AS[@]}" "$PGBIN/initdb" -D "$WORK/pg" -U postgres -A trust >/dev/null
 "${AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg.log" -w -o "-p 5499 -k $WORK -c listen_addresses=127.0.0.1 \
-  -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all -c max_connections=200" start >/dev/null
+  -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all -c max_connections=200 \
+  -c track_wal_io_timing=on -c track_io_timing=on" start >/dev/null
 psql() { command psql -h 127.0.0.1 -p 5499 -U postgres "$@"; }
 psql -qc "CREATE DATABASE rlg"
 psql -d rlg -qc "CREATE EXTENSION pg_stat_statements"
@@ -42,11 +43,19 @@ curl -sf -X POST localhost:8081/admin/environments -H "Authorization: Bearer $AD
 curl -sf -X POST localhost:8081/admin/environments/bench/activate -H "Authorization: Bearer $ADMIN" >/dev/null
 curl -sf -X POST localhost:8081/admin/environments/bench/pause -H "Authorization: Bearer $ADMIN" >/dev/null
 BATCH=$BATCH TOKEN=$INGEST wrk -t2 -c"$CONNS" -d5s -s "$ROOT/bench/checkins.lua" http://127.0.0.1:8080 >/dev/null 2>&1 || true
-psql -d rlg -qAtc "SELECT pg_stat_statements_reset()" >/dev/null
+psql -d rlg -qAtc "SELECT pg_stat_statements_reset(), pg_stat_reset(), pg_stat_reset_shared('wal'), pg_stat_reset_shared('bgwriter')" >/dev/null
+# what the client backends wait for, sampled every 10 ms over the window (one connection of its own)
+for _ in $(seq 1 $(((SECS - 3) * 80))); do # ~12.5 ms each: ends before wrk does
+  echo "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') AS w, count(*) FROM pg_stat_activity
+         WHERE datname = 'rlg' AND state = 'active' AND pid <> pg_backend_pid() GROUP BY 1
+         UNION ALL SELECT 'samples', 1; SELECT pg_sleep(0.01);"
+done > "$WORK/waits.sql"
 cpu() { for p in $GW $(pgrep -x postgres) $(pgrep -x wrk); do echo "$p $(ps -o comm= -p "$p") $(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null)"; done; }
 BATCH=$BATCH TOKEN=$INGEST wrk -t2 -c"$CONNS" -d"${SECS}s" -s "$ROOT/bench/checkins.lua" http://127.0.0.1:8080 > "$WORK/wrk.txt" 2>&1 &
 W=$!
-sleep 1; cpu > "$WORK/cpu0"; T0=$(date +%s.%N); sleep $((SECS - 2)); cpu > "$WORK/cpu1"; T1=$(date +%s.%N)
+sleep 1; cpu > "$WORK/cpu0"; T0=$(date +%s.%N)
+command psql -h 127.0.0.1 -p 5499 -U postgres -d rlg -qAt -F ' ' -f "$WORK/waits.sql" > "$WORK/waits.txt" 2>/dev/null || true
+cpu > "$WORK/cpu1"; T1=$(date +%s.%N)
 wait $W
 echo "== batch=$BATCH connections=$CONNS ${SECS}s: $(awk '/Requests\/sec/ {printf "%.0f requests/s = %.0f events/s", $2, $2 * '"$BATCH"'}' "$WORK/wrk.txt")"
 python3 - "$WORK/cpu0" "$WORK/cpu1" "$T0" "$T1" <<'PY'
@@ -66,3 +75,13 @@ psql -d rlg -c "SELECT calls, round(total_exec_time::numeric) AS ms, round(mean_
   left(regexp_replace(query, '\s+', ' ', 'g'), 70) AS query
   FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'rlg')
   ORDER BY total_exec_time DESC LIMIT 12"
+echo "== what the active connections waited for (samples every ~10 ms; CPU = running or runnable)"
+awk 'NF == 2 && $1 == "samples" {s++; next} NF == 2 && $2 ~ /^[0-9]+$/ {n[$1] += $2; t += $2}
+  END {printf "  %.2f statements running on average (of %d samples)\n", t / s, s; for (k in n) printf "%6.1f %%  %s\n", 100 * n[k] / t, k}' \
+  "$WORK/waits.txt" | sort -k1,1 -rn | head -9
+echo "== WAL and commits over the window (full-page images, write and sync time, WAL per commit)"
+psql -d rlg -c "SELECT w.wal_records, w.wal_fpi, pg_size_pretty(w.wal_bytes) AS wal, w.wal_write, w.wal_sync,
+  round(w.wal_write_time::numeric) AS write_ms, round(w.wal_sync_time::numeric) AS sync_ms,
+  round((w.wal_sync_time / greatest(w.wal_sync, 1))::numeric, 3) AS ms_per_sync, b.checkpoints_timed + b.checkpoints_req AS checkpoints,
+  d.xact_commit AS commits, pg_size_pretty((w.wal_bytes / greatest(d.xact_commit, 1))::bigint) AS wal_per_commit
+  FROM pg_stat_wal w, pg_stat_bgwriter b, pg_stat_database d WHERE d.datname = 'rlg'"
